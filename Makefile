@@ -1,0 +1,37 @@
+# Qianlink: the two commands are `make demo` (run it) and `make test` (test it).
+SHELL := /bin/bash
+ENV_FILE := .local/services.env
+CARGO ?= cargo
+
+.PHONY: demo test lint services services-stop build fmt
+
+## Start PostgreSQL and Redis (installed when missing), migrate, and serve on 127.0.0.1:8080.
+demo: services
+	$(CARGO) build -p qianlink
+	@. $(ENV_FILE) && scripts/demo.sh
+
+## Start the services and run every test of the workspace against them.
+test: services
+	@. $(ENV_FILE) && if command -v cargo-nextest >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+	  $(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+## Formatting and clippy, warnings denied.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Private PostgreSQL (127.0.0.1:55432) and Redis (127.0.0.1:56379) under .local/.
+services:
+	@scripts/services.sh start
+
+services-stop:
+	@scripts/services.sh stop
+
+build:
+	$(CARGO) build --workspace
+
+fmt:
+	$(CARGO) fmt --all

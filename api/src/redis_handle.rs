@@ -1,0 +1,113 @@
+//! A Redis connection that is optional by design: Redis holds only what may
+//! be lost or rebuilt, so when it is down the API keeps serving. Every call
+//! has a short deadline, and after a failure Redis is skipped for a second
+//! instead of making every request wait for it.
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
+
+const OP_TIMEOUT: Duration = Duration::from_millis(250);
+const BACKOFF: Duration = Duration::from_secs(1);
+
+pub struct RedisHandle {
+    client: Option<redis::Client>,
+    manager: OnceCell<ConnectionManager>,
+    last_failure: Mutex<Option<Instant>>,
+    prefix: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedisDown {
+    #[error("redis is unreachable: {0}")]
+    Unreachable(String),
+}
+
+impl RedisHandle {
+    pub fn new(url: &str, prefix: &str) -> Self {
+        Self {
+            client: redis::Client::open(url).ok(),
+            manager: OnceCell::new(),
+            last_failure: Mutex::new(None),
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// `prefix + name`: every key this process writes.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{}", self.prefix, name)
+    }
+
+    fn recently_failed(&self) -> bool {
+        match self.last_failure.lock() {
+            Ok(g) => g.is_some_and(|t| t.elapsed() < BACKOFF),
+            Err(_) => false,
+        }
+    }
+
+    fn mark_failed(&self) {
+        if let Ok(mut g) = self.last_failure.lock() {
+            *g = Some(Instant::now());
+        }
+    }
+
+    async fn manager(&self) -> Result<ConnectionManager, RedisDown> {
+        let client = self.client.clone().ok_or_else(|| {
+            RedisDown::Unreachable("REDIS_URL is not a valid redis:// URL".into())
+        })?;
+        let m = self
+            .manager
+            .get_or_try_init(|| async move {
+                let cfg = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(OP_TIMEOUT))
+                    .set_response_timeout(Some(OP_TIMEOUT))
+                    .set_number_of_retries(1);
+                tokio::time::timeout(
+                    OP_TIMEOUT * 2,
+                    ConnectionManager::new_with_config(client, cfg),
+                )
+                .await
+                .map_err(|_| RedisDown::Unreachable("connection timed out".into()))?
+                .map_err(|e| RedisDown::Unreachable(e.to_string()))
+            })
+            .await?;
+        Ok(m.clone())
+    }
+
+    /// Run `f` on a connection with a deadline; fail fast while Redis is known down.
+    pub async fn run<T, F, Fut>(&self, f: F) -> Result<T, RedisDown>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        if self.recently_failed() {
+            return Err(RedisDown::Unreachable("recently unreachable".into()));
+        }
+        let result = match self.manager().await {
+            Ok(conn) => match tokio::time::timeout(OP_TIMEOUT, f(conn)).await {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(e)) => Err(RedisDown::Unreachable(e.to_string())),
+                Err(_) => Err(RedisDown::Unreachable("command timed out".into())),
+            },
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            self.mark_failed();
+        }
+        result
+    }
+
+    /// PING with a deadline, ignoring the back-off (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), RedisDown> {
+        let conn = self.manager().await?;
+        let mut c = conn;
+        match tokio::time::timeout(OP_TIMEOUT, redis::cmd("PING").query_async::<String>(&mut c))
+            .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(RedisDown::Unreachable(e.to_string())),
+            Err(_) => Err(RedisDown::Unreachable("PING timed out".into())),
+        }
+    }
+}

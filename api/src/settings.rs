@@ -1,0 +1,43 @@
+//! Validated configuration. The binary fills it from flags and environment
+//! variables; tests fill it directly.
+
+use store::vault::Vault;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub redis_url: String,
+    /// `host:port`; port 0 picks a free port (tests).
+    pub bind: String,
+    pub vault: Vault,
+    pub bootstrap_admin_key: Option<String>,
+    /// Prefix of every Redis key this process writes (tests use one each).
+    pub redis_prefix: String,
+    pub db_pool_size: u32,
+    pub http_workers: usize,
+    /// Requests per second per API key, shared by all processes through Redis.
+    pub rate_limit_per_second: u32,
+}
+
+impl Settings {
+    /// Settings for a local run against the given services.
+    pub fn local(database_url: String, redis_url: String, vault: Vault) -> Self {
+        Self {
+            database_url,
+            redis_url,
+            bind: "127.0.0.1:8080".into(),
+            vault,
+            bootstrap_admin_key: None,
+            redis_prefix: "qianlink:".into(),
+            db_pool_size: 16,
+            http_workers: 2,
+            rate_limit_per_second: 100,
+        }
+    }
+}

@@ -1,0 +1,46 @@
+use crate::error::ApiError;
+use crate::redis_handle::RedisHandle;
+use crate::settings::Settings;
+use diesel::PgConnection;
+use std::sync::Arc;
+use store::vault::Vault;
+use store::{Pool, StoreError};
+
+/// Everything a handler may use, shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub redis: Arc<RedisHandle>,
+    pub vault: Vault,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn new(settings: Settings) -> Result<Self, StoreError> {
+        let pool = store::pool(&settings.database_url, settings.db_pool_size)?;
+        let redis = Arc::new(RedisHandle::new(
+            &settings.redis_url,
+            &settings.redis_prefix,
+        ));
+        Ok(Self {
+            pool,
+            redis,
+            vault: settings.vault.clone(),
+            settings: Arc::new(settings),
+        })
+    }
+
+    /// Run blocking database work on the blocking pool, off the async workers.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}

@@ -1,0 +1,130 @@
+//! The ledger's vocabulary: worker categories and employment statuses.
+//!
+//! Which statuses count as "employed" and who counts as "labour" is decided in
+//! one place only, the SQL function `worker_state(as_of)` in the migrations
+//! (see DESIGN.md, "One truth, written once"); Rust reads its answers.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! str_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s.trim() { $($s => Some($name::$variant),)+ _ => None }
+            }
+            /// The accepted values, for error messages.
+            pub fn expected() -> String {
+                [$($s),+].join(", ")
+            }
+        }
+    };
+}
+
+str_enum! {
+    /// Ledger categories (台账类别).
+    Category {
+        Relocated = "relocated",
+        Returning = "returning",
+        Graduate = "graduate",
+        Hardship = "hardship",
+        PovertyAlleviated = "poverty_alleviated",
+        Monitored = "monitored",
+    }
+}
+
+str_enum! {
+    EmploymentStatus {
+        Employed = "employed",
+        Unemployed = "unemployed",
+        PublicWelfarePost = "public_welfare_post",
+        SelfEmployed = "self_employed",
+        Student = "student",
+        UnableToWork = "unable_to_work",
+    }
+}
+
+str_enum! {
+    /// Kinds of training record (订单/定岗/顶岗培训 and others).
+    TrainingKind {
+        Order = "order",
+        Position = "position",
+        OnTheJob = "on_the_job",
+        Apprenticeship = "apprenticeship",
+        Entrepreneurship = "entrepreneurship",
+        Other = "other",
+    }
+}
+
+str_enum! {
+    /// Where a fact about a worker's employment came from.
+    FactSource {
+        Officer = "officer",
+        EmployerReport = "employer_report",
+        BrokerReport = "broker_report",
+        WorkerCheckin = "worker_checkin",
+        SocialInsuranceImport = "social_insurance_import",
+        Monitoring = "monitoring",
+    }
+}
+
+/// Chinese labels used in spreadsheets (import template and exports).
+impl Category {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Category::Relocated => "搬迁劳动力",
+            Category::Returning => "返乡劳动力",
+            Category::Graduate => "高校毕业生",
+            Category::Hardship => "特殊困难群体",
+            Category::PovertyAlleviated => "脱贫人口",
+            Category::Monitored => "监测帮扶对象",
+        }
+    }
+
+    /// Accepts the identifier or the Chinese label.
+    pub fn parse_any(s: &str) -> Option<Self> {
+        Self::parse(s).or_else(|| Self::ALL.iter().copied().find(|c| c.label_zh() == s.trim()))
+    }
+}
+
+impl EmploymentStatus {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            EmploymentStatus::Employed => "就业",
+            EmploymentStatus::Unemployed => "未就业",
+            EmploymentStatus::PublicWelfarePost => "公益性岗位",
+            EmploymentStatus::SelfEmployed => "自主创业",
+            EmploymentStatus::Student => "在校学生",
+            EmploymentStatus::UnableToWork => "无劳动能力",
+        }
+    }
+
+    pub fn parse_any(s: &str) -> Option<Self> {
+        Self::parse(s).or_else(|| Self::ALL.iter().copied().find(|c| c.label_zh() == s.trim()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        for c in Category::ALL {
+            assert_eq!(Category::parse(c.as_str()), Some(*c));
+            assert_eq!(Category::parse_any(c.label_zh()), Some(*c));
+        }
+        for s in EmploymentStatus::ALL {
+            assert_eq!(EmploymentStatus::parse_any(s.label_zh()), Some(*s));
+        }
+        assert_eq!(EmploymentStatus::parse("retired"), None);
+    }
+}

@@ -1,0 +1,14 @@
+DROP TABLE audit_log;
+DROP TABLE outbox_cursors;
+DROP TABLE outbox;
+DROP TABLE jobs;
+DROP FUNCTION worker_state(date);
+DROP TABLE employment_facts;
+DROP TABLE training_records;
+DROP TABLE workers;
+DROP TABLE households;
+DROP TABLE resettlement_sites;
+DROP TABLE api_keys;
+DROP TABLE organizations;
+DROP TABLE occupations;
+DROP TABLE divisions;

@@ -1,0 +1,292 @@
+//! Command line and configuration. Every setting is a flag with an
+//! environment-variable equivalent, validated before anything starts.
+
+use anyhow::{Context, anyhow, bail};
+use api::{LogFormat, Settings};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use domain::OrgKind;
+use store::vault::Vault;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "qianlink",
+    version,
+    about = "黔联 Qianlink: jobs, placements and subsidies for Guizhou's relocated workers"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Migrate the database, then serve the API (and, later, the bot and schedulers).
+    Serve(ServeArgs),
+    /// Run the database migrations and load the reference data.
+    Migrate(DbArgs),
+    /// Check that PostgreSQL and Redis answer, and say how to fix what does not.
+    Check(ServiceArgs),
+    /// Administrative tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Print a new random data key for QIANLINK_DATA_KEY.
+    GenKey,
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Create an API key for an organisation (created if missing) and print it once.
+    CreateKey(CreateKeyArgs),
+}
+
+#[derive(Args, Debug)]
+struct DbArgs {
+    /// PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:55432/qianlink
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+}
+
+#[derive(Args, Debug)]
+struct ServiceArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Redis URL, e.g. redis://127.0.0.1:56379
+    #[arg(long, env = "REDIS_URL")]
+    redis_url: String,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    #[command(flatten)]
+    services: ServiceArgs,
+    /// Address to listen on.
+    #[arg(long, env = "QIANLINK_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Log format: text or json.
+    #[arg(long, env = "QIANLINK_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormatArg,
+    /// 32-byte key (64 hex characters) that encrypts ID and phone numbers at rest.
+    #[arg(long, env = "QIANLINK_DATA_KEY", hide_env_values = true)]
+    data_key: Option<String>,
+    /// When set, an admin key with this value exists after start.
+    #[arg(long, env = "QIANLINK_BOOTSTRAP_ADMIN_KEY", hide_env_values = true)]
+    bootstrap_admin_key: Option<String>,
+    /// Prefix of every Redis key this deployment writes.
+    #[arg(long, env = "QIANLINK_REDIS_PREFIX", default_value = "qianlink:")]
+    redis_prefix: String,
+    /// PostgreSQL connections in the pool.
+    #[arg(long, env = "QIANLINK_DB_POOL_SIZE", default_value_t = 16)]
+    db_pool_size: u32,
+    /// HTTP worker threads (0: one per core).
+    #[arg(long, env = "QIANLINK_HTTP_WORKERS", default_value_t = 0)]
+    http_workers: usize,
+    /// Requests per second allowed per API key (shared through Redis).
+    #[arg(long, env = "QIANLINK_RATE_LIMIT", default_value_t = 100)]
+    rate_limit: u32,
+}
+
+#[derive(Args, Debug)]
+struct CreateKeyArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Organisation name; created when missing.
+    #[arg(long)]
+    org: String,
+    /// Organisation kind: admin, county_office, employer, industrial_park, broker, coop_team.
+    #[arg(long)]
+    kind: String,
+    /// County code, for a county office.
+    #[arg(long)]
+    county: Option<String>,
+    /// The person the key is issued to.
+    #[arg(long, default_value = "command line")]
+    issued_to: String,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Migrate(args) => {
+            let applied = migrate(&args.database_url)?;
+            println!(
+                "migrations applied: {}; reference data loaded",
+                applied.len()
+            );
+            Ok(())
+        }
+        Command::Check(args) => check(&args),
+        Command::Admin(AdminCommand::CreateKey(args)) => create_key(args),
+        Command::GenKey => {
+            println!("{}", Vault::generate_hex());
+            Ok(())
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn connect(database_url: &str) -> anyhow::Result<diesel::PgConnection> {
+    store::connect(database_url).map_err(|e| {
+        anyhow!(
+            "PostgreSQL at DATABASE_URL={} is unreachable ({}); start it with `make services` or fix DATABASE_URL",
+            redact(database_url),
+            first_line(&e.to_string())
+        )
+    })
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("").trim()
+}
+
+fn migrate(database_url: &str) -> anyhow::Result<Vec<String>> {
+    let mut conn = connect(database_url)?;
+    store::migrate::run(&mut conn).map_err(|e| anyhow!("{e}"))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn ping_redis(url: &str) -> anyhow::Result<()> {
+    let fail = |e: String| {
+        anyhow!(
+            "Redis at REDIS_URL={} is unreachable ({}); start it with `make services` or fix REDIS_URL",
+            redact(url),
+            e
+        )
+    };
+    let client = redis::Client::open(url).map_err(|e| fail(e.to_string()))?;
+    let fut = async {
+        let mut c = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut c).await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(2), fut).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(fail(first_line(&e.to_string()).to_owned())),
+        Err(_) => Err(fail("timed out".into())),
+    }
+}
+
+fn check(args: &ServiceArgs) -> anyhow::Result<()> {
+    let pg = connect(&args.db.database_url).map(|_| ());
+    let redis = runtime()?.block_on(ping_redis(&args.redis_url));
+    let mut failed = false;
+    match &pg {
+        Ok(()) => println!("PostgreSQL: ok ({})", redact(&args.db.database_url)),
+        Err(e) => {
+            failed = true;
+            println!("PostgreSQL: {e}")
+        }
+    }
+    match &redis {
+        Ok(()) => println!("Redis: ok ({})", redact(&args.redis_url)),
+        Err(e) => {
+            failed = true;
+            println!("Redis: {e}")
+        }
+    }
+    if failed {
+        bail!("some services are unreachable");
+    }
+    Ok(())
+}
+
+fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
+    let key = args.data_key.as_deref().ok_or_else(|| {
+        anyhow!("QIANLINK_DATA_KEY is not set: it encrypts ID numbers at rest. Make one with `qianlink gen-key` and keep it safe (`make demo` makes a local one)")
+    })?;
+    let vault = Vault::from_hex(key).map_err(|e| anyhow!("{e}"))?;
+    if let Some(k) = &args.bootstrap_admin_key
+        && k.len() < 16
+    {
+        bail!("QIANLINK_BOOTSTRAP_ADMIN_KEY must be at least 16 characters");
+    }
+    if args.rate_limit == 0 {
+        bail!("QIANLINK_RATE_LIMIT must be at least 1 request per second");
+    }
+    let mut s = Settings::local(
+        args.services.db.database_url.clone(),
+        args.services.redis_url.clone(),
+        vault,
+    );
+    s.bind = args.bind.clone();
+    s.bootstrap_admin_key = args.bootstrap_admin_key.clone();
+    s.redis_prefix = args.redis_prefix.clone();
+    s.db_pool_size = args.db_pool_size.max(1);
+    s.http_workers = if args.http_workers == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    } else {
+        args.http_workers
+    };
+    s.rate_limit_per_second = args.rate_limit;
+    Ok(s)
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = settings(&args)?;
+    api::telemetry::init(match args.log_format {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    });
+    let applied = migrate(&settings.database_url)?;
+    tracing::info!(applied = applied.len(), "database migrated");
+    runtime()?.block_on(async move {
+        if let Err(e) = ping_redis(&settings.redis_url).await {
+            tracing::warn!("{e}; serving without Redis until it answers");
+        }
+        let app = api::Application::build(settings).await?;
+        tracing::info!(port = app.port(), "serving");
+        println!(
+            "Qianlink is serving on http://{}:{}  (health: /healthz, readiness: /readyz, metrics: /metrics)",
+            args.bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1"),
+            app.port()
+        );
+        app.run_until_stopped().await.context("the HTTP server stopped")
+    })
+}
+
+fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
+    let kind = OrgKind::parse(&args.kind).ok_or_else(|| {
+        anyhow!("--kind must be one of admin, county_office, employer, industrial_park, broker, coop_team")
+    })?;
+    if kind.needs_county() != args.county.is_some() {
+        bail!("--county is required for a county_office and only for it");
+    }
+    let mut conn = connect(&args.db.database_url)?;
+    let (org, key) = store::orgs::create_org_and_key(
+        &mut conn,
+        &args.org,
+        kind,
+        args.county.as_deref(),
+        &args.issued_to,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    println!("organisation: {} ({}, {})", org.name, org.kind, org.id);
+    println!("key id: {}", key.info.id);
+    println!("key (shown once): {}", key.secret);
+    Ok(())
+}

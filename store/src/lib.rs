@@ -1,0 +1,39 @@
+//! The only crate that speaks SQL. Everything that reads or writes
+//! PostgreSQL lives here: the diesel schema, the embedded migrations and
+//! reference data, the transactional outbox, and one module per aggregate.
+
+pub mod audit;
+pub mod error;
+pub mod migrate;
+pub mod orgs;
+pub mod outbox;
+pub mod reference;
+pub mod schema;
+pub mod vault;
+
+pub use error::StoreError;
+
+use diesel::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool as R2Pool, PooledConnection};
+use std::time::Duration;
+
+pub type Pool = R2Pool<ConnectionManager<PgConnection>>;
+pub type Conn = PooledConnection<ConnectionManager<PgConnection>>;
+
+/// A connection pool that does not connect until first used, so a server can
+/// start (and answer `/readyz` with 503) while PostgreSQL is down.
+pub fn pool(database_url: &str, max_size: u32) -> Result<Pool, StoreError> {
+    R2Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(5))
+        .test_on_check_out(false)
+        .build(ConnectionManager::<PgConnection>::new(database_url))
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+/// Open one connection now, with a short timeout, to prove the database answers.
+pub fn connect(database_url: &str) -> Result<PgConnection, StoreError> {
+    use diesel::Connection;
+    PgConnection::establish(database_url).map_err(|e| StoreError::Unavailable(e.to_string()))
+}

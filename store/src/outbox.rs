@@ -1,0 +1,121 @@
+//! The transactional outbox (DESIGN.md, "One truth, written once").
+//!
+//! `publish` is called inside the transaction that makes the change. A
+//! consumer reads with [`read_batch`]: only rows written by transactions that
+//! ended before every still-running transaction began
+//! (`txid < pg_snapshot_xmin(pg_current_snapshot())`), in `(txid, id)` order,
+//! after its own cursor. A transaction still running when a consumer reads has
+//! a txid at or above that horizon, and so does every later one, so a row
+//! that commits late always sorts after the cursor: nothing is skipped.
+
+use crate::StoreError;
+use crate::schema::{outbox, outbox_cursors};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+#[derive(Debug, Clone, Queryable, QueryableByName, serde::Serialize)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub txid: i64,
+    pub topic: String,
+    pub aggregate_id: String,
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Position of a consumer: the last (txid, id) it has applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor {
+    pub txid: i64,
+    pub id: i64,
+}
+
+impl OutboxRow {
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            txid: self.txid,
+            id: self.id,
+        }
+    }
+}
+
+/// Announce a change. Call it in the same transaction as the change.
+pub fn publish(
+    conn: &mut PgConnection,
+    topic: &str,
+    aggregate_id: &str,
+    payload: serde_json::Value,
+) -> Result<(), StoreError> {
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::topic.eq(topic),
+            outbox::aggregate_id.eq(aggregate_id),
+            outbox::payload.eq(payload),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The consumer's cursor (zero when it has never read).
+pub fn cursor(conn: &mut PgConnection, consumer: &str) -> Result<Cursor, StoreError> {
+    let row: Option<(i64, i64)> = outbox_cursors::table
+        .find(consumer)
+        .select((outbox_cursors::last_txid, outbox_cursors::last_id))
+        .first(conn)
+        .optional()?;
+    Ok(row
+        .map(|(txid, id)| Cursor { txid, id })
+        .unwrap_or_default())
+}
+
+/// Up to `limit` rows after `after` that can no longer be joined by an earlier one.
+pub fn read_batch(
+    conn: &mut PgConnection,
+    after: Cursor,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    Ok(diesel::sql_query(
+        "SELECT id, txid, topic, aggregate_id, payload, created_at FROM outbox \
+         WHERE (txid, id) > ($1, $2) \
+           AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+         ORDER BY txid, id LIMIT $3",
+    )
+    .bind::<BigInt, _>(after.txid)
+    .bind::<BigInt, _>(after.id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?)
+}
+
+/// Store a consumer's new position (never moves backwards).
+pub fn advance(conn: &mut PgConnection, consumer: &str, to: Cursor) -> Result<(), StoreError> {
+    diesel::sql_query(
+        "INSERT INTO outbox_cursors (consumer, last_txid, last_id, updated_at) \
+         VALUES ($1, $2, $3, now()) \
+         ON CONFLICT (consumer) DO UPDATE SET last_txid = EXCLUDED.last_txid, \
+           last_id = EXCLUDED.last_id, updated_at = now() \
+         WHERE (outbox_cursors.last_txid, outbox_cursors.last_id) < (EXCLUDED.last_txid, EXCLUDED.last_id)",
+    )
+    .bind::<Text, _>(consumer)
+    .bind::<BigInt, _>(to.txid)
+    .bind::<BigInt, _>(to.id)
+    .execute(conn)?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many rows the consumer has not applied yet (committed or not yet readable).
+pub fn lag(conn: &mut PgConnection, after: Cursor) -> Result<i64, StoreError> {
+    let c: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM outbox WHERE (txid, id) > ($1, $2)")
+            .bind::<BigInt, _>(after.txid)
+            .bind::<BigInt, _>(after.id)
+            .get_result(conn)?;
+    Ok(c.n)
+}

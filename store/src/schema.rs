@@ -1,0 +1,350 @@
+// Written by hand to match migrations/ (no diesel CLI at build time).
+// A test (`schema_matches_database`) checks every table and column against
+// the migrated database.
+
+diesel::table! {
+    divisions (code) {
+        code -> Text,
+        name -> Text,
+        level -> Text,
+        parent_code -> Nullable<Text>,
+        province_code -> Text,
+        is_workplace -> Bool,
+    }
+}
+
+diesel::table! {
+    occupations (code) {
+        code -> Text,
+        name -> Text,
+        level -> Int2,
+        parent_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Uuid,
+        name -> Text,
+        kind -> Text,
+        county_code -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        key_hash -> Bytea,
+        prefix -> Text,
+        issued_to -> Text,
+        expires_on -> Nullable<Date>,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    resettlement_sites (id) {
+        id -> Uuid,
+        county_code -> Text,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    households (id) {
+        id -> Uuid,
+        code -> Text,
+        county_code -> Text,
+        site_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workers (id) {
+        id -> Uuid,
+        id_number_enc -> Nullable<Bytea>,
+        id_number_hash -> Nullable<Bytea>,
+        id_number_masked -> Nullable<Text>,
+        name -> Nullable<Text>,
+        phone_enc -> Nullable<Bytea>,
+        phone_hash -> Nullable<Bytea>,
+        phone_masked -> Nullable<Text>,
+        birth_date -> Nullable<Date>,
+        gender -> Nullable<Text>,
+        household_id -> Uuid,
+        site_id -> Nullable<Uuid>,
+        county_code -> Text,
+        categories -> Array<Text>,
+        skills -> Array<Text>,
+        education -> Nullable<Text>,
+        graduation_year -> Nullable<Int4>,
+        willing_cross_province -> Bool,
+        accepts_offers -> Bool,
+        min_wage -> Nullable<Int4>,
+        preferred_county_codes -> Array<Text>,
+        erased_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    training_records (id) {
+        id -> Uuid,
+        worker_id -> Uuid,
+        course -> Text,
+        kind -> Text,
+        occupation_code -> Nullable<Text>,
+        skills -> Array<Text>,
+        hours -> Int4,
+        certificate -> Nullable<Text>,
+        completed_on -> Date,
+        provider -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    employment_facts (id) {
+        id -> Int8,
+        worker_id -> Uuid,
+        status -> Text,
+        effective_on -> Date,
+        source -> Text,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        title -> Text,
+        description -> Text,
+        occupation_code -> Nullable<Text>,
+        skills -> Array<Text>,
+        work_county_code -> Text,
+        wage_min -> Int4,
+        wage_max -> Int4,
+        openings -> Int4,
+        contract_months -> Nullable<Int4>,
+        start_date -> Nullable<Date>,
+        expires_on -> Nullable<Date>,
+        requirements -> Jsonb,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        txid -> Int8,
+        topic -> Text,
+        aggregate_id -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox_cursors (consumer) {
+        consumer -> Text,
+        last_txid -> Int8,
+        last_id -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor_org_id -> Nullable<Uuid>,
+        actor_key_id -> Nullable<Uuid>,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        detail -> Jsonb,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(api_keys -> organizations (org_id));
+diesel::joinable!(households -> resettlement_sites (site_id));
+diesel::joinable!(workers -> households (household_id));
+diesel::joinable!(training_records -> workers (worker_id));
+diesel::joinable!(employment_facts -> workers (worker_id));
+diesel::joinable!(jobs -> organizations (org_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    divisions,
+    occupations,
+    organizations,
+    api_keys,
+    resettlement_sites,
+    households,
+    workers,
+    training_records,
+    employment_facts,
+    jobs,
+    outbox,
+    outbox_cursors,
+    audit_log,
+);
+
+/// Every table and its columns, in declaration order, for the schema test.
+pub const TABLES: &[(&str, &[&str])] = &[
+    (
+        "divisions",
+        &[
+            "code",
+            "name",
+            "level",
+            "parent_code",
+            "province_code",
+            "is_workplace",
+        ],
+    ),
+    ("occupations", &["code", "name", "level", "parent_code"]),
+    (
+        "organizations",
+        &["id", "name", "kind", "county_code", "created_at"],
+    ),
+    (
+        "api_keys",
+        &[
+            "id",
+            "org_id",
+            "key_hash",
+            "prefix",
+            "issued_to",
+            "expires_on",
+            "created_at",
+            "revoked_at",
+        ],
+    ),
+    (
+        "resettlement_sites",
+        &["id", "county_code", "name", "created_at"],
+    ),
+    (
+        "households",
+        &["id", "code", "county_code", "site_id", "created_at"],
+    ),
+    (
+        "workers",
+        &[
+            "id",
+            "id_number_enc",
+            "id_number_hash",
+            "id_number_masked",
+            "name",
+            "phone_enc",
+            "phone_hash",
+            "phone_masked",
+            "birth_date",
+            "gender",
+            "household_id",
+            "site_id",
+            "county_code",
+            "categories",
+            "skills",
+            "education",
+            "graduation_year",
+            "willing_cross_province",
+            "accepts_offers",
+            "min_wage",
+            "preferred_county_codes",
+            "erased_at",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "training_records",
+        &[
+            "id",
+            "worker_id",
+            "course",
+            "kind",
+            "occupation_code",
+            "skills",
+            "hours",
+            "certificate",
+            "completed_on",
+            "provider",
+            "created_at",
+        ],
+    ),
+    (
+        "employment_facts",
+        &[
+            "id",
+            "worker_id",
+            "status",
+            "effective_on",
+            "source",
+            "recorded_at",
+        ],
+    ),
+    (
+        "jobs",
+        &[
+            "id",
+            "org_id",
+            "title",
+            "description",
+            "occupation_code",
+            "skills",
+            "work_county_code",
+            "wage_min",
+            "wage_max",
+            "openings",
+            "contract_months",
+            "start_date",
+            "expires_on",
+            "requirements",
+            "status",
+            "created_at",
+            "updated_at",
+            "closed_at",
+        ],
+    ),
+    (
+        "outbox",
+        &[
+            "id",
+            "txid",
+            "topic",
+            "aggregate_id",
+            "payload",
+            "created_at",
+        ],
+    ),
+    (
+        "outbox_cursors",
+        &["consumer", "last_txid", "last_id", "updated_at"],
+    ),
+    (
+        "audit_log",
+        &[
+            "id",
+            "at",
+            "actor_org_id",
+            "actor_key_id",
+            "action",
+            "entity",
+            "entity_id",
+            "detail",
+            "request_id",
+        ],
+    ),
+];
