@@ -48,45 +48,68 @@ error_codes! {
     Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; the request id is in the `x-request-id` header."),
 }
 
-#[derive(Debug, Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
+/// The body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorInner,
 }
 
-#[derive(Debug, Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: &'a str,
-    details: &'a [FieldProblem],
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorInner {
+    /// Stable, snake_case; see docs/errors.md.
+    pub code: String,
+    pub message: String,
+    pub details: Vec<ErrorDetail>,
+}
+
+/// One problem with one field (and, for file imports, one row).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub field: String,
+    pub problem: String,
+    /// Spreadsheet row (1 is the header row), for imports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+    /// Column header as written in the file, for imports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+}
+
+impl From<FieldProblem> for ErrorDetail {
+    fn from(f: FieldProblem) -> Self {
+        Self { field: f.field, problem: f.problem, row: None, column: None }
+    }
 }
 
 #[derive(Debug)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
-    pub details: Vec<FieldProblem>,
+    pub details: Vec<ErrorDetail>,
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
-        Self {
-            code,
-            message: code.message().to_owned(),
-            details: Vec::new(),
-            retry_after: None,
-        }
+        Self { code, message: code.message().to_owned(), details: Vec::new(), retry_after: None }
     }
 
     pub fn with_message(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            ..Self::new(code)
-        }
+        Self { message: message.into(), ..Self::new(code) }
     }
 
     pub fn with_details(mut self, details: Vec<FieldProblem>) -> Self {
+        self.details = details.into_iter().map(ErrorDetail::from).collect();
+        self
+    }
+
+    pub fn with_rows(mut self, details: Vec<ErrorDetail>) -> Self {
         self.details = details;
+        self
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
         self
     }
 
@@ -122,11 +145,11 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after {
             res.insert_header(("Retry-After", secs.to_string()));
         }
-        res.json(Body {
-            error: Inner {
-                code: self.code.code(),
-                message: &self.message,
-                details: &self.details,
+        res.json(ErrorBody {
+            error: ErrorInner {
+                code: self.code.code().to_owned(),
+                message: self.message.clone(),
+                details: self.details.clone(),
             },
         })
     }
@@ -148,11 +171,20 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::Constraint { constraint } => ApiError::with_message(
                 ErrorCode::ValidationFailed,
-                format!(
-                    "A field refers to something that does not exist or is out of range ({constraint})."
-                ),
+                format!("A field refers to something that does not exist or is out of range ({constraint})."),
             ),
             StoreError::Conflict(m) => ApiError::with_message(ErrorCode::StateConflict, m),
+            StoreError::Invalid(p) => ApiError::from(p),
+            StoreError::DuplicateWorker { worker_id, county_code } => ApiError::with_message(
+                ErrorCode::DuplicateIdNumber,
+                format!(
+                    "A worker with this ID number is already in the ledger: worker {worker_id}, county {county_code}."
+                ),
+            )
+            .with_rows(vec![
+                ErrorDetail { field: "worker_id".into(), problem: worker_id.to_string(), row: None, column: None },
+                ErrorDetail { field: "county_code".into(), problem: county_code, row: None, column: None },
+            ]),
             StoreError::Unavailable(m) => {
                 tracing::warn!(error = %m, "database unavailable");
                 ApiError::new(ErrorCode::DatabaseUnavailable)
@@ -176,12 +208,7 @@ impl From<actix_web::error::BlockingError> for ApiError {
 pub fn error_table_markdown() -> String {
     let mut s = String::from("| code | HTTP status | meaning |\n|---|---|---|\n");
     for c in ErrorCode::ALL {
-        s.push_str(&format!(
-            "| `{}` | {} | {} |\n",
-            c.code(),
-            c.status().as_u16(),
-            c.message()
-        ));
+        s.push_str(&format!("| `{}` | {} | {} |\n", c.code(), c.status().as_u16(), c.message()));
     }
     s
 }
@@ -198,10 +225,9 @@ pub mod handlers {
                 ApiError::new(ErrorCode::PayloadTooLarge)
             }
             JsonPayloadError::ContentType => ApiError::new(ErrorCode::UnsupportedMediaType),
-            JsonPayloadError::Deserialize(de) => ApiError::with_message(
-                ErrorCode::MalformedJson,
-                format!("The request body is not valid: {de}"),
-            ),
+            JsonPayloadError::Deserialize(de) => {
+                ApiError::with_message(ErrorCode::MalformedJson, format!("The request body is not valid: {de}"))
+            }
             _ => ApiError::new(ErrorCode::MalformedJson),
         };
         e.into()
@@ -222,8 +248,8 @@ mod tests {
 
     #[test]
     fn docs_list_every_error_code() {
-        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/errors.md"))
-            .unwrap_or_default();
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/errors.md")).unwrap_or_default();
         assert!(
             doc.contains(&error_table_markdown()),
             "docs/errors.md is out of date; regenerate its table with error_table_markdown():\n{}",

@@ -8,22 +8,20 @@ use serde_json::json;
 use std::time::Duration;
 
 /// The process is up.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "The process is up")))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// 200 when PostgreSQL and Redis answer; 503 naming the one that does not.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Ready"), (status = 503, description = "PostgreSQL or Redis is down; `down` names it")))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
     let pg = web::block(move || -> Result<(), String> {
-        let mut conn = pool
-            .get_timeout(Duration::from_secs(2))
-            .map_err(|e| e.to_string())?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut conn)
-            .map_err(|e| e.to_string())?;
+        let mut conn = pool.get_timeout(Duration::from_secs(2)).map_err(|e| e.to_string())?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).map_err(|e| e.to_string())?;
         Ok(())
     });
     let (pg, redis) = futures_util::future::join(pg, state.redis.ping()).await;
@@ -46,9 +44,5 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "postgresql": describe(&pg),
         "redis": describe(&redis),
     });
-    if down.is_empty() {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+    if down.is_empty() { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }

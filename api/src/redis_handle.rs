@@ -53,9 +53,10 @@ impl RedisHandle {
     }
 
     async fn manager(&self) -> Result<ConnectionManager, RedisDown> {
-        let client = self.client.clone().ok_or_else(|| {
-            RedisDown::Unreachable("REDIS_URL is not a valid redis:// URL".into())
-        })?;
+        let client = self
+            .client
+            .clone()
+            .ok_or_else(|| RedisDown::Unreachable("REDIS_URL is not a valid redis:// URL".into()))?;
         let m = self
             .manager
             .get_or_try_init(|| async move {
@@ -63,13 +64,10 @@ impl RedisHandle {
                     .set_connection_timeout(Some(OP_TIMEOUT))
                     .set_response_timeout(Some(OP_TIMEOUT))
                     .set_number_of_retries(1);
-                tokio::time::timeout(
-                    OP_TIMEOUT * 2,
-                    ConnectionManager::new_with_config(client, cfg),
-                )
-                .await
-                .map_err(|_| RedisDown::Unreachable("connection timed out".into()))?
-                .map_err(|e| RedisDown::Unreachable(e.to_string()))
+                tokio::time::timeout(OP_TIMEOUT * 2, ConnectionManager::new_with_config(client, cfg))
+                    .await
+                    .map_err(|_| RedisDown::Unreachable("connection timed out".into()))?
+                    .map_err(|e| RedisDown::Unreachable(e.to_string()))
             })
             .await?;
         Ok(m.clone())
@@ -102,9 +100,7 @@ impl RedisHandle {
     pub async fn ping(&self) -> Result<(), RedisDown> {
         let conn = self.manager().await?;
         let mut c = conn;
-        match tokio::time::timeout(OP_TIMEOUT, redis::cmd("PING").query_async::<String>(&mut c))
-            .await
-        {
+        match tokio::time::timeout(OP_TIMEOUT, redis::cmd("PING").query_async::<String>(&mut c)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(RedisDown::Unreachable(e.to_string())),
             Err(_) => Err(RedisDown::Unreachable("PING timed out".into())),

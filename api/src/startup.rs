@@ -10,6 +10,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use actix_web_prom::PrometheusMetricsBuilder;
 use std::net::TcpListener;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
 
 /// Largest JSON body accepted (uploads have their own, larger limit).
 pub const JSON_LIMIT: usize = 1024 * 1024;
@@ -22,19 +24,14 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(&settings.bind).map_err(|e| {
-            anyhow::anyhow!("cannot listen on {} (QIANLINK_BIND): {e}", settings.bind)
-        })?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {} (QIANLINK_BIND): {e}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let workers = settings.http_workers.max(1);
         let state = AppState::new(settings)?;
         bootstrap(&state).await?;
         let server = run(listener, state.clone(), workers)?;
-        Ok(Self {
-            port,
-            server,
-            state,
-        })
+        Ok(Self { port, server, state })
     }
 
     pub fn port(&self) -> u16 {
@@ -55,13 +52,7 @@ async fn bootstrap(state: &AppState) -> anyhow::Result<()> {
     if let Some(secret) = state.settings.bootstrap_admin_key.clone() {
         state
             .db(move |conn| {
-                store::orgs::ensure_key(
-                    conn,
-                    "省级管理员",
-                    domain::OrgKind::Admin,
-                    &secret,
-                    "bootstrap",
-                )?;
+                store::orgs::ensure_key(conn, "省级管理员", domain::OrgKind::Admin, &secret, "bootstrap")?;
                 Ok(())
             })
             .await
@@ -82,16 +73,15 @@ fn run(listener: TcpListener, state: AppState, workers: usize) -> anyhow::Result
             .wrap(prometheus.clone())
             .wrap(from_fn(telemetry::request_context))
             .app_data(data.clone())
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(JSON_LIMIT)
-                    .error_handler(handlers::json),
-            )
+            .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(handlers::json))
             .app_data(web::QueryConfig::default().error_handler(handlers::query))
             .app_data(web::PathConfig::default().error_handler(handlers::path))
+            .into_utoipa_app()
             .service(ops::healthz)
             .service(ops::readyz)
             .configure(crate::routes::configure)
+            .into_app()
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::spec().clone()))
             .default_service(web::to(not_found))
     })
     .workers(workers)

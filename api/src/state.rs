@@ -1,4 +1,6 @@
+use crate::auth::KeyCache;
 use crate::error::ApiError;
+use crate::ratelimit::RateLimiter;
 use crate::redis_handle::RedisHandle;
 use crate::settings::Settings;
 use diesel::PgConnection;
@@ -13,20 +15,22 @@ pub struct AppState {
     pub redis: Arc<RedisHandle>,
     pub vault: Vault,
     pub settings: Arc<Settings>,
+    pub keys: Arc<KeyCache>,
+    pub limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
     pub fn new(settings: Settings) -> Result<Self, StoreError> {
         let pool = store::pool(&settings.database_url, settings.db_pool_size)?;
-        let redis = Arc::new(RedisHandle::new(
-            &settings.redis_url,
-            &settings.redis_prefix,
-        ));
+        let redis = Arc::new(RedisHandle::new(&settings.redis_url, &settings.redis_prefix));
+        let limiter = Arc::new(RateLimiter::new(redis.clone(), settings.rate_limit_per_second));
         Ok(Self {
             pool,
             redis,
             vault: settings.vault.clone(),
             settings: Arc::new(settings),
+            keys: Arc::new(KeyCache::default()),
+            limiter,
         })
     }
 
@@ -42,5 +46,10 @@ impl AppState {
             f(&mut conn)
         })
         .await?
+    }
+
+    /// Today's date in Guizhou.
+    pub fn today(&self) -> chrono::NaiveDate {
+        domain::calendar::today_in_china(chrono::Utc::now())
     }
 }

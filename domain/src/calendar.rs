@@ -13,8 +13,7 @@ pub fn today_in_china(now: DateTime<Utc>) -> NaiveDate {
 /// `date + n` calendar months, clamped to the month's end:
 /// 2023-11-30 + 3 months = 2024-02-29; 2024-01-31 + 1 month = 2024-02-29.
 pub fn add_months(date: NaiveDate, n: u32) -> NaiveDate {
-    date.checked_add_months(Months::new(n))
-        .unwrap_or(NaiveDate::MAX)
+    date.checked_add_months(Months::new(n)).unwrap_or(NaiveDate::MAX)
 }
 
 /// A calendar month, written `2024-03`.
@@ -46,10 +45,7 @@ impl YearMonth {
     }
 
     pub fn of(date: NaiveDate) -> Self {
-        Self {
-            year: date.year(),
-            month: date.month(),
-        }
+        Self { year: date.year(), month: date.month() }
     }
 
     pub fn year(self) -> i32 {
@@ -65,9 +61,7 @@ impl YearMonth {
     }
 
     pub fn last_day(self) -> NaiveDate {
-        add_months(self.first_day(), 1)
-            .pred_opt()
-            .unwrap_or(NaiveDate::MAX)
+        add_months(self.first_day(), 1).pred_opt().unwrap_or(NaiveDate::MAX)
     }
 
     pub fn succ(self) -> Self {
@@ -120,10 +114,7 @@ mod tests {
         let m = YearMonth::parse("2024-12").unwrap();
         assert_eq!(m.succ().to_string(), "2025-01");
         assert_eq!(m.pred().to_string(), "2024-11");
-        assert_eq!(
-            YearMonth::parse("2024-02").unwrap().last_day(),
-            d(2024, 2, 29)
-        );
+        assert_eq!(YearMonth::parse("2024-02").unwrap().last_day(), d(2024, 2, 29));
         for bad in ["2024-13", "2024-1", "24-01", "2024/01", ""] {
             assert!(YearMonth::parse(bad).is_err(), "{bad}");
         }

@@ -58,10 +58,8 @@ pub enum Ground {
 /// Every discriminatory phrase in `text`, in the order they appear.
 /// Empty means the text is acceptable.
 pub fn find_discriminatory(text: &str) -> Vec<Finding> {
-    let neutral: Vec<(usize, usize)> = NEUTRAL
-        .iter()
-        .flat_map(|re| re.find_iter(text).map(|m| (m.start(), m.end())))
-        .collect();
+    let neutral: Vec<(usize, usize)> =
+        NEUTRAL.iter().flat_map(|re| re.find_iter(text).map(|m| (m.start(), m.end()))).collect();
 
     let mut hits: Vec<Hit> = Vec::new();
     for rule in RULES.iter() {
@@ -74,11 +72,7 @@ pub fn find_discriminatory(text: &str) -> Vec<Finding> {
     // prefix rule and a suffix rule) into one finding covering both.
     let mut merged: Vec<Hit> = Vec::new();
     for hit in hits {
-        match merged
-            .iter_mut()
-            .rev()
-            .find(|m| m.ground == hit.ground && hit.start < m.end)
-        {
+        match merged.iter_mut().rev().find(|m| m.ground == hit.ground && hit.start < m.end) {
             Some(m) => m.end = m.end.max(hit.end),
             None => merged.push(hit),
         }
@@ -86,12 +80,7 @@ pub fn find_discriminatory(text: &str) -> Vec<Finding> {
 
     merged
         .into_iter()
-        .filter_map(|h| {
-            text.get(h.start..h.end).map(|w| Finding {
-                ground: h.ground,
-                words: w.to_string(),
-            })
-        })
+        .filter_map(|h| text.get(h.start..h.end).map(|w| Finding { ground: h.ground, words: w.to_string() }))
         .collect()
 }
 
@@ -229,59 +218,36 @@ fn rule_specs() -> Vec<(Ground, Kind, String)> {
     let ethnic = format!("{ETHNIC_GROUPS}|民族");
     // Other ground words listed before the one a prefix rule is about, or
     // after the one a suffix rule is about: 只招男性、汉族; 河南人和新疆人勿扰.
-    let listed = format!(
-        r"(?:{GENDER_LISTED}|{ETHNIC_GROUPS}|{origin})(?:{ETHNIC_TAIL})?\s*(?:{LIST_GLUE})\s*"
-    );
-    let more = format!(
-        r"(?:\s*(?:{LIST_GLUE})\s*(?:{GENDER_LISTED}|{ETHNIC_GROUPS}|{origin})(?:{ETHNIC_TAIL})?){{0,4}}"
-    );
+    let listed = format!(r"(?:{GENDER_LISTED}|{ETHNIC_GROUPS}|{origin})(?:{ETHNIC_TAIL})?\s*(?:{LIST_GLUE})\s*");
+    let more =
+        format!(r"(?:\s*(?:{LIST_GLUE})\s*(?:{GENDER_LISTED}|{ETHNIC_GROUPS}|{origin})(?:{ETHNIC_TAIL})?){{0,4}}");
     let verb = format!(r"(?P<v>{EXCLUDE_VERBS})\s*(?:{VERB_OBJECT_GLUE})?\s*(?:{listed}){{0,4}}");
     let glue = format!("{more}{SUFFIX_GLUE}");
     vec![
-        (
-            Ground::Gender,
-            Kind::Prefix,
-            format!("{verb}(?P<w>{GENDER_WORDS})"),
-        ),
+        (Ground::Gender, Kind::Prefix, format!("{verb}(?P<w>{GENDER_WORDS})")),
         (
             Ground::Gender,
             Kind::Suffix,
-            format!(
-                "(?P<w>{GENDER_WORDS_BEFORE_SUFFIX}){glue}(?P<s>{EXCLUDE_SUFFIXES}|{PREFER_SUFFIXES})"
-            ),
+            format!("(?P<w>{GENDER_WORDS_BEFORE_SUFFIX}){glue}(?P<s>{EXCLUDE_SUFFIXES}|{PREFER_SUFFIXES})"),
         ),
         (
             Ground::Gender,
             Kind::Field,
             format!(r"性别\s*(?:{FIELD_REQUIRE})?\s*[:：]?\s*(?:为|是)?\s*(?P<w>{GENDER_WORDS})"),
         ),
-        (
-            Ground::Ethnicity,
-            Kind::Prefix,
-            format!("{verb}(?P<w>{ethnic})(?P<t>{ETHNIC_TAIL})?"),
-        ),
+        (Ground::Ethnicity, Kind::Prefix, format!("{verb}(?P<w>{ethnic})(?P<t>{ETHNIC_TAIL})?")),
         (
             Ground::Ethnicity,
             Kind::Suffix,
-            format!(
-                "(?P<w>{ethnic})(?P<t>{ETHNIC_TAIL})?{glue}(?P<s>{EXCLUDE_SUFFIXES}|{PREFER_SUFFIXES})"
-            ),
+            format!("(?P<w>{ethnic})(?P<t>{ETHNIC_TAIL})?{glue}(?P<s>{EXCLUDE_SUFFIXES}|{PREFER_SUFFIXES})"),
         ),
         (
             Ground::Ethnicity,
             Kind::Field,
             format!(r"民族\s*(?:{FIELD_REQUIRE})\s*[:：]?\s*(?:为|是)?\s*(?P<w>{ETHNIC_GROUPS})"),
         ),
-        (
-            Ground::Origin,
-            Kind::Prefix,
-            format!("{verb}(?P<w>{origin})"),
-        ),
-        (
-            Ground::Origin,
-            Kind::Suffix,
-            format!("(?P<w>{origin}){glue}(?P<s>{EXCLUDE_SUFFIXES})"),
-        ),
+        (Ground::Origin, Kind::Prefix, format!("{verb}(?P<w>{origin})")),
+        (Ground::Origin, Kind::Suffix, format!("(?P<w>{origin}){glue}(?P<s>{EXCLUDE_SUFFIXES})")),
         (
             Ground::Origin,
             Kind::Field,
@@ -298,28 +264,19 @@ fn neutral_specs() -> Vec<String> {
         // 不限户籍, 不限男女, 无要求, 不要求户口, 不论民族.
         "(?:不|无|没有|没|未|并不)(?:限制|限定|限|要求|区分|分|论|问|拘)".to_string(),
         // 不得拒绝女性求职者, 严禁以户籍为由拒绝录用: the rest of the clause.
-        "(?:不得|不准|严禁|禁止|不许|不应|不能|不可|绝不|杜绝|反对)[^，。；！？,.;!?\\n]{0,30}"
-            .to_string(),
+        "(?:不得|不准|严禁|禁止|不许|不应|不能|不可|绝不|杜绝|反对)[^，。；！？,.;!?\\n]{0,30}".to_string(),
     ]
 }
 
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     rule_specs()
         .into_iter()
-        .filter_map(|(ground, kind, pattern)| {
-            Regex::new(&pattern)
-                .ok()
-                .map(|re| Rule { ground, kind, re })
-        })
+        .filter_map(|(ground, kind, pattern)| Regex::new(&pattern).ok().map(|re| Rule { ground, kind, re }))
         .collect()
 });
 
-static NEUTRAL: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    neutral_specs()
-        .iter()
-        .filter_map(|p| Regex::new(p).ok())
-        .collect()
-});
+static NEUTRAL: LazyLock<Vec<Regex>> =
+    LazyLock::new(|| neutral_specs().iter().filter_map(|p| Regex::new(p).ok()).collect());
 
 /// Every accepted match of `rule` in `text`. A rejected match is retried one
 /// character further on, so that it does not hide a good match overlapping it.
@@ -334,11 +291,7 @@ fn scan(rule: &Rule, text: &str, hits: &mut Vec<Hit>) {
         };
         let next = next_boundary(text, m.start());
         if accept(rule.kind, &caps, text) {
-            hits.push(Hit {
-                ground: rule.ground,
-                start: m.start(),
-                end: m.end(),
-            });
+            hits.push(Hit { ground: rule.ground, start: m.start(), end: m.end() });
             pos = m.end().max(next);
         } else {
             pos = next;
@@ -356,8 +309,7 @@ fn accept(kind: Kind, caps: &Captures<'_>, text: &str) -> bool {
         Kind::Prefix => {
             let limit_is_noun = caps.name("v").is_some_and(|v| v.as_str() == "限")
                 && prev_char(text, m.start()).is_some_and(|c| BEFORE_LIMIT_NOUN.contains(c));
-            let document = (word == "户口" || word == "户籍")
-                && names_document(text.get(m.end()..).unwrap_or(""));
+            let document = (word == "户口" || word == "户籍") && names_document(text.get(m.end()..).unwrap_or(""));
             let alone = !bare || stands_alone(text, m.end());
             !limit_is_noun && !document && alone
         }
@@ -365,8 +317,8 @@ fn accept(kind: Kind, caps: &Captures<'_>, text: &str) -> bool {
             let half_word = bare
                 && (word == "男" || word == "女")
                 && prev_char(text, w.start()).is_some_and(|c| BEFORE_BARE_GENDER.contains(c));
-            let not_required = caps.name("s").is_some_and(|s| s.as_str() == "不要")
-                && next_char(text, m.end()) == Some('求');
+            let not_required =
+                caps.name("s").is_some_and(|s| s.as_str() == "不要") && next_char(text, m.end()) == Some('求');
             !half_word && !not_required
         }
         Kind::Field => !bare || stands_alone(text, m.end()),
@@ -377,9 +329,7 @@ fn accept(kind: Kind, caps: &Captures<'_>, text: &str) -> bool {
 /// while 户口本地 is a requirement.
 fn names_document(rest: &str) -> bool {
     const LOCAL: [&str; 7] = ["本地", "本市", "本县", "本省", "本区", "本镇", "本乡"];
-    ["本", "簿", "证", "卡", "页", "迁"]
-        .iter()
-        .any(|d| rest.starts_with(d))
+    ["本", "簿", "证", "卡", "页", "迁"].iter().any(|d| rest.starts_with(d))
         && !LOCAL.iter().any(|l| rest.starts_with(l))
 }
 
@@ -415,160 +365,58 @@ mod tests {
 
     /// Postings to refuse, with every finding expected, in order.
     const REFUSED: &[(&str, &[(Ground, &str)])] = &[
-        (
-            "招聘电子厂普工20名，限男性，月薪4500-6000元",
-            &[(Gender, "限男性")],
-        ),
+        ("招聘电子厂普工20名，限男性，月薪4500-6000元", &[(Gender, "限男性")]),
         ("仓库搬运工，男性优先，包吃住", &[(Gender, "男性优先")]),
-        (
-            "某食品厂招包装工，只招汉族，年龄18-45岁",
-            &[(Ethnicity, "只招汉族")],
-        ),
-        (
-            "保安5名，不招少数民族，月休4天",
-            &[(Ethnicity, "不招少数民族")],
-        ),
-        (
-            "会计一名，限本地户口，需持证上岗",
-            &[(Origin, "限本地户口")],
-        ),
-        (
-            "建筑工地招小工，不要外地人，日结200元",
-            &[(Origin, "不要外地人")],
-        ),
+        ("某食品厂招包装工，只招汉族，年龄18-45岁", &[(Ethnicity, "只招汉族")]),
+        ("保安5名，不招少数民族，月休4天", &[(Ethnicity, "不招少数民族")]),
+        ("会计一名，限本地户口，需持证上岗", &[(Origin, "限本地户口")]),
+        ("建筑工地招小工，不要外地人，日结200元", &[(Origin, "不要外地人")]),
         ("服装厂缝纫工，仅限女性，计件工资", &[(Gender, "仅限女性")]),
-        (
-            "销售代表若干，男士优先，底薪加提成",
-            &[(Gender, "男士优先")],
-        ),
-        (
-            "重体力搬运岗位，女工勿扰，日薪250元",
-            &[(Gender, "女工勿扰")],
-        ),
-        (
-            "超市收银员，已婚已育女性优先，早晚两班",
-            &[(Gender, "女性优先")],
-        ),
+        ("销售代表若干，男士优先，底薪加提成", &[(Gender, "男士优先")]),
+        ("重体力搬运岗位，女工勿扰，日薪250元", &[(Gender, "女工勿扰")]),
+        ("超市收银员，已婚已育女性优先，早晚两班", &[(Gender, "女性优先")]),
         ("物业客服2名，限汉族，五险一金", &[(Ethnicity, "限汉族")]),
-        (
-            "酒店服务员，少数民族勿扰，包住宿",
-            &[(Ethnicity, "少数民族勿扰")],
-        ),
-        (
-            "社区网格员，非本地户籍不要，试用期3个月",
-            &[(Origin, "非本地户籍不要")],
-        ),
-        (
-            "出纳岗位，要求本地户口，大专以上学历",
-            &[(Origin, "要求本地户口")],
-        ),
-        (
-            "快递分拣员，河南人勿扰，夜班有补贴",
-            &[(Origin, "河南人勿扰")],
-        ),
+        ("酒店服务员，少数民族勿扰，包住宿", &[(Ethnicity, "少数民族勿扰")]),
+        ("社区网格员，非本地户籍不要，试用期3个月", &[(Origin, "非本地户籍不要")]),
+        ("出纳岗位，要求本地户口，大专以上学历", &[(Origin, "要求本地户口")]),
+        ("快递分拣员，河南人勿扰，夜班有补贴", &[(Origin, "河南人勿扰")]),
         ("装修学徒，不招河南人，包教包会", &[(Origin, "不招河南人")]),
         ("叉车司机，只要男的，需持叉车证", &[(Gender, "只要男的")]),
-        (
-            "流水线操作工，性别：男，年龄18-40岁",
-            &[(Gender, "性别：男")],
-        ),
+        ("流水线操作工，性别：男，年龄18-40岁", &[(Gender, "性别：男")]),
         ("前台文员，限女，25岁以下", &[(Gender, "限女")]),
         ("餐厅帮厨，男女不限，外地人免谈", &[(Origin, "外地人免谈")]),
-        (
-            "大货车司机，新疆人一律不要，月薪过万",
-            &[(Origin, "新疆人一律不要")],
-        ),
-        (
-            "茶叶采摘工，只招苗族同胞，按斤计酬",
-            &[(Ethnicity, "只招苗族同胞")],
-        ),
-        (
-            "门店店员，谢绝外省人，底薪3000元",
-            &[(Origin, "谢绝外省人")],
-        ),
+        ("大货车司机，新疆人一律不要，月薪过万", &[(Origin, "新疆人一律不要")]),
+        ("茶叶采摘工，只招苗族同胞，按斤计酬", &[(Ethnicity, "只招苗族同胞")]),
+        ("门店店员，谢绝外省人，底薪3000元", &[(Origin, "谢绝外省人")]),
         ("电焊工，熟练工优先，女的不要", &[(Gender, "女的不要")]),
         ("家政保洁，仅招女士，时间灵活", &[(Gender, "仅招女士")]),
         ("库管员，户籍限本县，需会电脑", &[(Origin, "户籍限本县")]),
         ("机修工，汉族优先，提供宿舍", &[(Ethnicity, "汉族优先")]),
-        (
-            "安保队员，不考虑农村户口，月薪4000元",
-            &[(Origin, "不考虑农村户口")],
-        ),
+        ("安保队员，不考虑农村户口，月薪4000元", &[(Origin, "不考虑农村户口")]),
         ("物流园区装卸工，只要男工，日结", &[(Gender, "只要男工")]),
         ("客房服务员，要求女性，35岁以下", &[(Gender, "要求女性")]),
-        (
-            "幼儿园保育员，男士免谈，需持健康证",
-            &[(Gender, "男士免谈")],
-        ),
-        (
-            "司机助理，维吾尔族除外，包吃住",
-            &[(Ethnicity, "维吾尔族除外")],
-        ),
-        (
-            "工厂质检员，拒绝外地户籍人员，缴纳五险",
-            &[(Origin, "拒绝外地户籍人员")],
-        ),
-        (
-            "餐厅服务员，民族要求：汉族，月薪3500元",
-            &[(Ethnicity, "民族要求：汉族")],
-        ),
-        (
-            "采购助理，限贵阳本地人，需有驾照",
-            &[(Origin, "限贵阳本地人")],
-        ),
+        ("幼儿园保育员，男士免谈，需持健康证", &[(Gender, "男士免谈")]),
+        ("司机助理，维吾尔族除外，包吃住", &[(Ethnicity, "维吾尔族除外")]),
+        ("工厂质检员，拒绝外地户籍人员，缴纳五险", &[(Origin, "拒绝外地户籍人员")]),
+        ("餐厅服务员，民族要求：汉族，月薪3500元", &[(Ethnicity, "民族要求：汉族")]),
+        ("采购助理，限贵阳本地人，需有驾照", &[(Origin, "限贵阳本地人")]),
         ("包装工，女生优先，计件", &[(Gender, "女生优先")]),
-        (
-            "小区保安，退役军人优先，外地人员勿扰",
-            &[(Origin, "外地人员勿扰")],
-        ),
+        ("小区保安，退役军人优先，外地人员勿扰", &[(Origin, "外地人员勿扰")]),
         ("普工，男优先，18-45岁", &[(Gender, "男优先")]),
         ("收银员，不要男的，长白班", &[(Gender, "不要男的")]),
-        (
-            "外卖骑手，彝族人勿扰，多劳多得",
-            &[(Ethnicity, "彝族人勿扰")],
-        ),
-        (
-            "车间主任，要求是汉族，本科学历",
-            &[(Ethnicity, "要求是汉族")],
-        ),
-        (
-            "保安，外地人不能报名，月薪3500元",
-            &[(Origin, "外地人不能报名")],
-        ),
+        ("外卖骑手，彝族人勿扰，多劳多得", &[(Ethnicity, "彝族人勿扰")]),
+        ("车间主任，要求是汉族，本科学历", &[(Ethnicity, "要求是汉族")]),
+        ("保安，外地人不能报名，月薪3500元", &[(Origin, "外地人不能报名")]),
         ("装配工，限男 身高170以上", &[(Gender, "限男")]),
         ("文秘，性别要求：女，形象好", &[(Gender, "性别要求：女")]),
-        (
-            "仓管员，谢绝新疆籍人员，包住",
-            &[(Origin, "谢绝新疆籍人员")],
-        ),
-        (
-            "餐馆杂工，不收外地户口，管两餐",
-            &[(Origin, "不收外地户口")],
-        ),
-        (
-            "纺织厂挡车工，熟练女职工优先，三班倒",
-            &[(Gender, "女职工优先")],
-        ),
-        (
-            "水泥搬运，河南人和新疆人勿扰，日结",
-            &[(Origin, "河南人和新疆人勿扰")],
-        ),
-        (
-            "物流司机，拒绝录用外地人，须熟悉本地路况",
-            &[(Origin, "拒绝录用外地人")],
-        ),
-        (
-            "村级协管员，要求户籍所在地在本县，补贴2000元",
-            &[(Origin, "要求户籍所在地在本县")],
-        ),
-        (
-            "押运员，男性、汉族优先，需退伍证",
-            &[(Gender, "男性、汉族优先"), (Ethnicity, "汉族优先")],
-        ),
-        (
-            "矿山井下工，只招男性、汉族，高温补贴",
-            &[(Gender, "只招男性"), (Ethnicity, "只招男性、汉族")],
-        ),
+        ("仓管员，谢绝新疆籍人员，包住", &[(Origin, "谢绝新疆籍人员")]),
+        ("餐馆杂工，不收外地户口，管两餐", &[(Origin, "不收外地户口")]),
+        ("纺织厂挡车工，熟练女职工优先，三班倒", &[(Gender, "女职工优先")]),
+        ("水泥搬运，河南人和新疆人勿扰，日结", &[(Origin, "河南人和新疆人勿扰")]),
+        ("物流司机，拒绝录用外地人，须熟悉本地路况", &[(Origin, "拒绝录用外地人")]),
+        ("村级协管员，要求户籍所在地在本县，补贴2000元", &[(Origin, "要求户籍所在地在本县")]),
+        ("押运员，男性、汉族优先，需退伍证", &[(Gender, "男性、汉族优先"), (Ethnicity, "汉族优先")]),
+        ("矿山井下工，只招男性、汉族，高温补贴", &[(Gender, "只招男性"), (Ethnicity, "只招男性、汉族")]),
     ];
 
     /// Postings to allow.
@@ -642,8 +490,7 @@ mod tests {
             for f in &found {
                 assert!(text.contains(&f.words), "{text}: {f:?} not in the text");
             }
-            let got: Vec<(Ground, &str)> =
-                found.iter().map(|f| (f.ground, f.words.as_str())).collect();
+            let got: Vec<(Ground, &str)> = found.iter().map(|f| (f.ground, f.words.as_str())).collect();
             assert_eq!(&got, expected, "{text}");
         }
     }
@@ -663,18 +510,9 @@ mod tests {
         assert_eq!(
             found,
             vec![
-                Finding {
-                    ground: Gender,
-                    words: "限男性".into()
-                },
-                Finding {
-                    ground: Origin,
-                    words: "只要本地户口".into()
-                },
-                Finding {
-                    ground: Ethnicity,
-                    words: "少数民族勿扰".into()
-                },
+                Finding { ground: Gender, words: "限男性".into() },
+                Finding { ground: Origin, words: "只要本地户口".into() },
+                Finding { ground: Ethnicity, words: "少数民族勿扰".into() },
             ]
         );
         for f in &found {
@@ -685,41 +523,23 @@ mod tests {
     #[test]
     fn reports_two_findings_on_one_ground() {
         let found = find_discriminatory("文员，限女性，河南人勿扰，已婚女性优先，外地人免谈");
-        let words: Vec<(Ground, &str)> =
-            found.iter().map(|f| (f.ground, f.words.as_str())).collect();
+        let words: Vec<(Ground, &str)> = found.iter().map(|f| (f.ground, f.words.as_str())).collect();
         assert_eq!(
             words,
-            vec![
-                (Gender, "限女性"),
-                (Origin, "河南人勿扰"),
-                (Gender, "女性优先"),
-                (Origin, "外地人免谈"),
-            ]
+            vec![(Gender, "限女性"), (Origin, "河南人勿扰"), (Gender, "女性优先"), (Origin, "外地人免谈"),]
         );
     }
 
     #[test]
     fn overlapping_matches_merge_into_one_finding() {
         let found = find_discriminatory("保安，限男性优先，包住");
-        assert_eq!(
-            found,
-            vec![Finding {
-                ground: Gender,
-                words: "限男性优先".into()
-            }]
-        );
+        assert_eq!(found, vec![Finding { ground: Gender, words: "限男性优先".into() }]);
     }
 
     #[test]
     fn allowed_text_next_to_refused_text() {
         let found = find_discriminatory("男女不限，不限户籍，汉族优先");
-        assert_eq!(
-            found,
-            vec![Finding {
-                ground: Ethnicity,
-                words: "汉族优先".into()
-            }]
-        );
+        assert_eq!(found, vec![Finding { ground: Ethnicity, words: "汉族优先".into() }]);
     }
 
     #[test]
@@ -732,13 +552,7 @@ mod tests {
 
     #[test]
     fn ground_serializes_in_snake_case() {
-        let f = Finding {
-            ground: Origin,
-            words: "外地人免谈".into(),
-        };
-        assert_eq!(
-            serde_json::to_string(&f).unwrap(),
-            r#"{"ground":"origin","words":"外地人免谈"}"#
-        );
+        let f = Finding { ground: Origin, words: "外地人免谈".into() };
+        assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"ground":"origin","words":"外地人免谈"}"#);
     }
 }

@@ -43,11 +43,7 @@ pub enum BadIdNumber {
 
 /// The check character for the first 17 digits (ISO 7064 MOD 11-2).
 pub fn check_char(body: &[u8; 17]) -> char {
-    let sum: u32 = body
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = body.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
     char::from(CHECK[(sum % 11) as usize])
 }
 
@@ -87,11 +83,7 @@ impl IdNumber {
 
     /// From the 17th character: odd is male, even is female.
     pub fn gender(&self) -> Gender {
-        if (self.0.as_bytes()[16] - b'0') % 2 == 1 {
-            Gender::Male
-        } else {
-            Gender::Female
-        }
+        if (self.0.as_bytes()[16] - b'0') % 2 == 1 { Gender::Male } else { Gender::Female }
     }
 
     /// Whole years of age on `on`.
@@ -152,10 +144,7 @@ mod tests {
     #[test]
     fn standard_examples_pass() {
         let a = IdNumber::parse("11010519491231002X").unwrap();
-        assert_eq!(
-            a.birth_date(),
-            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
-        );
+        assert_eq!(a.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
         assert_eq!(a.gender(), Gender::Female);
         let b = IdNumber::parse("440524188001010014").unwrap();
         assert_eq!(b.gender(), Gender::Male);
@@ -167,23 +156,14 @@ mod tests {
 
     #[test]
     fn wrong_check_char_fails() {
-        assert_eq!(
-            IdNumber::parse("110105194912310021"),
-            Err(BadIdNumber::Checksum)
-        );
-        assert_eq!(
-            IdNumber::parse("440524188001010015"),
-            Err(BadIdNumber::Checksum)
-        );
+        assert_eq!(IdNumber::parse("110105194912310021"), Err(BadIdNumber::Checksum));
+        assert_eq!(IdNumber::parse("440524188001010015"), Err(BadIdNumber::Checksum));
     }
 
     #[test]
     fn bad_shapes_and_dates_fail() {
         assert_eq!(IdNumber::parse("1101051949123100"), Err(BadIdNumber::Shape));
-        assert_eq!(
-            IdNumber::parse("11010519491231002Y"),
-            Err(BadIdNumber::Shape)
-        );
+        assert_eq!(IdNumber::parse("11010519491231002Y"), Err(BadIdNumber::Shape));
         let feb30 = with_check_char("52010219900230123").unwrap();
         assert_eq!(IdNumber::parse(&feb30), Err(BadIdNumber::BirthDate));
     }
@@ -191,10 +171,7 @@ mod tests {
     #[test]
     fn masks_and_never_debugs_in_full() {
         let id = IdNumber::parse(&with_check_char("52010219900101123").unwrap()).unwrap();
-        assert_eq!(
-            id.masked(),
-            format!("520102********123{}", &id.expose()[17..])
-        );
+        assert_eq!(id.masked(), format!("520102********123{}", &id.expose()[17..]));
         let dbg = format!("{id:?} {id}");
         assert!(!dbg.contains(id.expose()));
     }

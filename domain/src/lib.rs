@@ -6,6 +6,8 @@ pub mod calendar;
 pub mod discrimination;
 pub mod division;
 pub mod id_number;
+pub mod job;
+pub mod ledger;
 pub mod org;
 pub mod phone;
 pub mod validation;

@@ -13,20 +13,13 @@ pub struct BadPhone;
 impl Phone {
     /// Accepts spaces, dashes and a leading +86 / 86.
     pub fn parse(input: &str) -> Result<Self, BadPhone> {
-        let digits: String = input
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '+'))
-            .collect();
+        let digits: String = input.chars().filter(|c| !matches!(c, ' ' | '-' | '+')).collect();
         let digits = match digits.strip_prefix("86") {
             Some(rest) if rest.len() == 11 => rest.to_owned(),
             _ => digits,
         };
         let b = digits.as_bytes();
-        if b.len() == 11
-            && b.iter().all(u8::is_ascii_digit)
-            && b[0] == b'1'
-            && (b'3'..=b'9').contains(&b[1])
-        {
+        if b.len() == 11 && b.iter().all(u8::is_ascii_digit) && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) {
             Ok(Self(digits))
         } else {
             Err(BadPhone)
@@ -68,14 +61,7 @@ mod tests {
 
     #[test]
     fn rejects_non_mobiles() {
-        for bad in [
-            "",
-            "12812345678",
-            "1381234567",
-            "138123456789",
-            "0851-12345678",
-            "1381234567a",
-        ] {
+        for bad in ["", "12812345678", "1381234567", "138123456789", "0851-12345678", "1381234567a"] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
     }

@@ -20,18 +20,11 @@ impl Problems {
     }
 
     pub fn push(&mut self, field: impl Into<String>, problem: impl Into<String>) {
-        self.0.push(FieldProblem {
-            field: field.into(),
-            problem: problem.into(),
-        });
+        self.0.push(FieldProblem { field: field.into(), problem: problem.into() });
     }
 
     /// Parse `value` with `parse`; on error record it under `field` and return `None`.
-    pub fn check<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        parsed: Result<T, E>,
-    ) -> Option<T> {
+    pub fn check<T, E: std::fmt::Display>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
         match parsed {
             Ok(v) => Some(v),
             Err(e) => {

@@ -172,8 +172,8 @@ CREATE TABLE jobs (
     CHECK (wage_max >= wage_min),
     CHECK ((status = 'closed') = (closed_at IS NOT NULL))
 );
-CREATE INDEX jobs_org ON jobs (org_id, created_at DESC, id DESC);
-CREATE INDEX jobs_status ON jobs (status, created_at DESC, id DESC);
+CREATE INDEX jobs_org ON jobs (org_id, id DESC);
+CREATE INDEX jobs_status ON jobs (status, id DESC);
 
 -- The transactional outbox. `txid` is the writing transaction's id; a consumer
 -- reads only rows whose transaction ended before every transaction still

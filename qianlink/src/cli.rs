@@ -114,10 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args),
         Command::Migrate(args) => {
             let applied = migrate(&args.database_url)?;
-            println!(
-                "migrations applied: {}; reference data loaded",
-                applied.len()
-            );
+            println!("migrations applied: {}; reference data loaded", applied.len());
             Ok(())
         }
         Command::Check(args) => check(&args),
@@ -163,10 +160,7 @@ fn migrate(database_url: &str) -> anyhow::Result<Vec<String>> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
 async fn ping_redis(url: &str) -> anyhow::Result<()> {
@@ -226,19 +220,13 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
     if args.rate_limit == 0 {
         bail!("QIANLINK_RATE_LIMIT must be at least 1 request per second");
     }
-    let mut s = Settings::local(
-        args.services.db.database_url.clone(),
-        args.services.redis_url.clone(),
-        vault,
-    );
+    let mut s = Settings::local(args.services.db.database_url.clone(), args.services.redis_url.clone(), vault);
     s.bind = args.bind.clone();
     s.bootstrap_admin_key = args.bootstrap_admin_key.clone();
     s.redis_prefix = args.redis_prefix.clone();
     s.db_pool_size = args.db_pool_size.max(1);
     s.http_workers = if args.http_workers == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
     } else {
         args.http_workers
     };
@@ -277,14 +265,9 @@ fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
         bail!("--county is required for a county_office and only for it");
     }
     let mut conn = connect(&args.db.database_url)?;
-    let (org, key) = store::orgs::create_org_and_key(
-        &mut conn,
-        &args.org,
-        kind,
-        args.county.as_deref(),
-        &args.issued_to,
-    )
-    .map_err(|e| anyhow!("{e}"))?;
+    let (org, key) =
+        store::orgs::create_org_and_key(&mut conn, &args.org, kind, args.county.as_deref(), &args.issued_to)
+            .map_err(|e| anyhow!("{e}"))?;
     println!("organisation: {} ({}, {})", org.name, org.kind, org.id);
     println!("key id: {}", key.info.id);
     println!("key (shown once): {}", key.secret);

@@ -67,9 +67,7 @@ pub fn list(
     after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, StoreError> {
-    let mut q = audit_log::table
-        .select(AuditEntry::as_select())
-        .into_boxed();
+    let mut q = audit_log::table.select(AuditEntry::as_select()).into_boxed();
     if let Some(e) = entity {
         q = q.filter(audit_log::entity.eq(e.to_owned()));
     }

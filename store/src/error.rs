@@ -18,6 +18,12 @@ pub enum StoreError {
     Unavailable(String),
     #[error("database error: {0}")]
     Database(DieselError),
+    /// Input that is well-formed but contradicts what is stored (422).
+    #[error("invalid input")]
+    Invalid(domain::Problems),
+    /// A worker with this ID number exists already.
+    #[error("duplicate worker")]
+    DuplicateWorker { worker_id: uuid::Uuid, county_code: String },
     #[error("{0}")]
     Other(String),
 }
@@ -33,9 +39,7 @@ impl From<DieselError> for StoreError {
                     DatabaseErrorKind::ForeignKeyViolation
                     | DatabaseErrorKind::CheckViolation
                     | DatabaseErrorKind::NotNullViolation => StoreError::Constraint { constraint },
-                    DatabaseErrorKind::ClosedConnection => {
-                        StoreError::Unavailable(info.message().to_owned())
-                    }
+                    DatabaseErrorKind::ClosedConnection => StoreError::Unavailable(info.message().to_owned()),
                     _ => StoreError::Database(DieselError::DatabaseError(kind, info)),
                 }
             }

@@ -4,12 +4,14 @@
 
 pub mod audit;
 pub mod error;
+pub mod jobs;
 pub mod migrate;
 pub mod orgs;
 pub mod outbox;
 pub mod reference;
 pub mod schema;
 pub mod vault;
+pub mod workers;
 
 pub use error::StoreError;
 

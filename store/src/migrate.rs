@@ -13,13 +13,9 @@ const MIGRATION_LOCK: i64 = 0x7169_616e_6c69;
 
 /// Run pending migrations, then load reference data. Returns the versions applied.
 pub fn run(conn: &mut PgConnection) -> Result<Vec<String>, StoreError> {
-    diesel::sql_query("SELECT pg_advisory_lock($1)")
-        .bind::<BigInt, _>(MIGRATION_LOCK)
-        .execute(conn)?;
+    diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(MIGRATION_LOCK).execute(conn)?;
     let result = run_locked(conn);
-    let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
-        .bind::<BigInt, _>(MIGRATION_LOCK)
-        .execute(conn);
+    let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(MIGRATION_LOCK).execute(conn);
     let applied = result?;
     unlocked?;
     Ok(applied)
@@ -38,14 +34,12 @@ fn run_locked(conn: &mut PgConnection) -> Result<Vec<String>, StoreError> {
 
 /// Revert every migration (used by the up-down-up test).
 pub fn revert_all(conn: &mut PgConnection) -> Result<(), StoreError> {
-    conn.revert_all_migrations(MIGRATIONS)
-        .map_err(|e| StoreError::Other(format!("revert failed: {e}")))?;
+    conn.revert_all_migrations(MIGRATIONS).map_err(|e| StoreError::Other(format!("revert failed: {e}")))?;
     Ok(())
 }
 
 /// Apply pending schema migrations only, without reference data.
 pub fn run_schema_only(conn: &mut PgConnection) -> Result<(), StoreError> {
-    conn.run_pending_migrations(MIGRATIONS)
-        .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+    conn.run_pending_migrations(MIGRATIONS).map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
     Ok(())
 }

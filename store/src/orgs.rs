@@ -84,16 +84,10 @@ pub fn create(
 }
 
 pub fn get(conn: &mut PgConnection, id: Uuid) -> Result<Organization, StoreError> {
-    Ok(organizations::table
-        .find(id)
-        .select(Organization::as_select())
-        .first(conn)?)
+    Ok(organizations::table.find(id).select(Organization::as_select()).first(conn)?)
 }
 
-pub fn find_by_name(
-    conn: &mut PgConnection,
-    name: &str,
-) -> Result<Option<Organization>, StoreError> {
+pub fn find_by_name(conn: &mut PgConnection, name: &str) -> Result<Option<Organization>, StoreError> {
     Ok(organizations::table
         .filter(organizations::name.eq(name))
         .select(Organization::as_select())
@@ -108,9 +102,7 @@ pub fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Organization>, StoreError> {
-    let mut q = organizations::table
-        .select(Organization::as_select())
-        .into_boxed();
+    let mut q = organizations::table.select(Organization::as_select()).into_boxed();
     if let Some(k) = kind {
         q = q.filter(organizations::kind.eq(k.as_str()));
     }
@@ -144,23 +136,16 @@ pub fn create_key(
 }
 
 pub fn get_key(conn: &mut PgConnection, id: Uuid) -> Result<ApiKeyInfo, StoreError> {
-    Ok(api_keys::table
-        .find(id)
-        .select(ApiKeyInfo::as_select())
-        .first(conn)?)
+    Ok(api_keys::table.find(id).select(ApiKeyInfo::as_select()).first(conn)?)
 }
 
 /// Revoke a key; revoking twice is a conflict.
 pub fn revoke_key(conn: &mut PgConnection, id: Uuid) -> Result<ApiKeyInfo, StoreError> {
-    let updated = diesel::update(
-        api_keys::table
-            .find(id)
-            .filter(api_keys::revoked_at.is_null()),
-    )
-    .set(api_keys::revoked_at.eq(diesel::dsl::now))
-    .returning(ApiKeyInfo::as_returning())
-    .get_result(conn)
-    .optional()?;
+    let updated = diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
+        .set(api_keys::revoked_at.eq(diesel::dsl::now))
+        .returning(ApiKeyInfo::as_returning())
+        .get_result(conn)
+        .optional()?;
     match updated {
         Some(k) => Ok(k),
         None => {
@@ -175,12 +160,7 @@ pub fn key_owner(conn: &mut PgConnection, secret: &str) -> Result<Option<KeyOwne
     let row: Option<Row> = api_keys::table
         .inner_join(organizations::table)
         .filter(api_keys::key_hash.eq(hash_key(secret)))
-        .select((
-            api_keys::id,
-            api_keys::expires_on,
-            api_keys::revoked_at,
-            Organization::as_select(),
-        ))
+        .select((api_keys::id, api_keys::expires_on, api_keys::revoked_at, Organization::as_select()))
         .first(conn)
         .optional()?;
     Ok(row.map(|(key_id, expires_on, revoked_at, org)| KeyOwner {
@@ -243,10 +223,7 @@ pub fn create_org_and_key(
         let org = match find_by_name(conn, name)? {
             Some(o) if o.kind == kind.as_str() => o,
             Some(o) => {
-                return Err(StoreError::Conflict(format!(
-                    "organisation {name:?} exists with kind {}",
-                    o.kind
-                )));
+                return Err(StoreError::Conflict(format!("organisation {name:?} exists with kind {}", o.kind)));
             }
             None => create(conn, name, kind, county_code)?,
         };

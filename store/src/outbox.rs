@@ -34,10 +34,7 @@ pub struct Cursor {
 
 impl OutboxRow {
     pub fn cursor(&self) -> Cursor {
-        Cursor {
-            txid: self.txid,
-            id: self.id,
-        }
+        Cursor { txid: self.txid, id: self.id }
     }
 }
 
@@ -49,11 +46,7 @@ pub fn publish(
     payload: serde_json::Value,
 ) -> Result<(), StoreError> {
     diesel::insert_into(outbox::table)
-        .values((
-            outbox::topic.eq(topic),
-            outbox::aggregate_id.eq(aggregate_id),
-            outbox::payload.eq(payload),
-        ))
+        .values((outbox::topic.eq(topic), outbox::aggregate_id.eq(aggregate_id), outbox::payload.eq(payload)))
         .execute(conn)?;
     Ok(())
 }
@@ -65,17 +58,11 @@ pub fn cursor(conn: &mut PgConnection, consumer: &str) -> Result<Cursor, StoreEr
         .select((outbox_cursors::last_txid, outbox_cursors::last_id))
         .first(conn)
         .optional()?;
-    Ok(row
-        .map(|(txid, id)| Cursor { txid, id })
-        .unwrap_or_default())
+    Ok(row.map(|(txid, id)| Cursor { txid, id }).unwrap_or_default())
 }
 
 /// Up to `limit` rows after `after` that can no longer be joined by an earlier one.
-pub fn read_batch(
-    conn: &mut PgConnection,
-    after: Cursor,
-    limit: i64,
-) -> Result<Vec<OutboxRow>, StoreError> {
+pub fn read_batch(conn: &mut PgConnection, after: Cursor, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
     Ok(diesel::sql_query(
         "SELECT id, txid, topic, aggregate_id, payload, created_at FROM outbox \
          WHERE (txid, id) > ($1, $2) \
@@ -112,10 +99,9 @@ struct Count {
 
 /// How many rows the consumer has not applied yet (committed or not yet readable).
 pub fn lag(conn: &mut PgConnection, after: Cursor) -> Result<i64, StoreError> {
-    let c: Count =
-        diesel::sql_query("SELECT count(*) AS n FROM outbox WHERE (txid, id) > ($1, $2)")
-            .bind::<BigInt, _>(after.txid)
-            .bind::<BigInt, _>(after.id)
-            .get_result(conn)?;
+    let c: Count = diesel::sql_query("SELECT count(*) AS n FROM outbox WHERE (txid, id) > ($1, $2)")
+        .bind::<BigInt, _>(after.txid)
+        .bind::<BigInt, _>(after.id)
+        .get_result(conn)?;
     Ok(c.n)
 }

@@ -62,11 +62,7 @@ pub fn seed_divisions() -> Result<Vec<Division>, StoreError> {
         .deserialize()
         .collect::<Result<_, _>>()
         .map_err(|e| bad_seed("divisions.csv", e))?;
-    let parents: HashSet<&str> = rows
-        .iter()
-        .filter(|r| r.level == "county")
-        .map(|r| r.parent_code.as_str())
-        .collect();
+    let parents: HashSet<&str> = rows.iter().filter(|r| r.level == "county").map(|r| r.parent_code.as_str()).collect();
     Ok(rows
         .iter()
         .map(|r| Division {
@@ -75,8 +71,7 @@ pub fn seed_divisions() -> Result<Vec<Division>, StoreError> {
             level: r.level.clone(),
             parent_code: (!r.parent_code.is_empty()).then(|| r.parent_code.clone()),
             province_code: r.province_code.clone(),
-            is_workplace: r.level == "county"
-                || (r.level == "prefecture" && !parents.contains(r.code.as_str())),
+            is_workplace: r.level == "county" || (r.level == "prefecture" && !parents.contains(r.code.as_str())),
         })
         .collect())
 }
@@ -123,8 +118,7 @@ pub fn load(conn: &mut PgConnection) -> Result<(), StoreError> {
             }
         }
         for level in 1..=4 {
-            let batch: Vec<Occupation> =
-                occs.iter().filter(|o| o.level == level).cloned().collect();
+            let batch: Vec<Occupation> = occs.iter().filter(|o| o.level == level).cloned().collect();
             for chunk in batch.chunks(1000) {
                 diesel::insert_into(occupations::table)
                     .values(chunk)
@@ -140,11 +134,7 @@ pub fn load(conn: &mut PgConnection) -> Result<(), StoreError> {
 
 /// One division by code.
 pub fn division(conn: &mut PgConnection, code: &str) -> Result<Option<Division>, StoreError> {
-    Ok(divisions::table
-        .find(code)
-        .select(Division::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(divisions::table.find(code).select(Division::as_select()).first(conn).optional()?)
 }
 
 /// Divisions filtered by province and level, ordered by code.
@@ -168,35 +158,16 @@ pub fn list_divisions(
 }
 
 pub fn occupation(conn: &mut PgConnection, code: &str) -> Result<Option<Occupation>, StoreError> {
-    Ok(occupations::table
-        .find(code)
-        .select(Occupation::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(occupations::table.find(code).select(Occupation::as_select()).first(conn).optional()?)
 }
 
 /// Occupations whose name or code contains `q` (all when `q` is empty), ordered by code.
-pub fn search_occupations(
-    conn: &mut PgConnection,
-    q: &str,
-    limit: i64,
-) -> Result<Vec<Occupation>, StoreError> {
-    let mut query = occupations::table
-        .select(Occupation::as_select())
-        .into_boxed();
+pub fn search_occupations(conn: &mut PgConnection, q: &str, limit: i64) -> Result<Vec<Occupation>, StoreError> {
+    let mut query = occupations::table.select(Occupation::as_select()).into_boxed();
     let q = q.trim();
     if !q.is_empty() {
-        let pattern = format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        query = query.filter(
-            occupations::name
-                .like(pattern.clone())
-                .or(occupations::code.like(pattern)),
-        );
+        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        query = query.filter(occupations::name.like(pattern.clone()).or(occupations::code.like(pattern)));
     }
     Ok(query.order(occupations::code).limit(limit).load(conn)?)
 }
@@ -214,16 +185,10 @@ mod tests {
         assert!(find("442000").is_workplace, "中山 has no counties");
         assert!(!find("522300").is_workplace, "黔西南州 has counties");
         assert!(find("522301").is_workplace);
-        let guizhou_counties = divs
-            .iter()
-            .filter(|d| d.province_code == "520000" && d.level == "county")
-            .count();
+        let guizhou_counties = divs.iter().filter(|d| d.province_code == "520000" && d.level == "county").count();
         assert_eq!(guizhou_counties, 88);
         let occs = seed_occupations().unwrap();
         assert_eq!(occs.iter().filter(|o| o.level == 1).count(), 8);
-        assert!(
-            occs.iter()
-                .any(|o| o.code == "6-18-02-04" || o.name.contains("焊工"))
-        );
+        assert!(occs.iter().any(|o| o.code == "6-18-02-04" || o.name.contains("焊工")));
     }
 }

@@ -202,43 +202,12 @@ diesel::allow_tables_to_appear_in_same_query!(
 
 /// Every table and its columns, in declaration order, for the schema test.
 pub const TABLES: &[(&str, &[&str])] = &[
-    (
-        "divisions",
-        &[
-            "code",
-            "name",
-            "level",
-            "parent_code",
-            "province_code",
-            "is_workplace",
-        ],
-    ),
+    ("divisions", &["code", "name", "level", "parent_code", "province_code", "is_workplace"]),
     ("occupations", &["code", "name", "level", "parent_code"]),
-    (
-        "organizations",
-        &["id", "name", "kind", "county_code", "created_at"],
-    ),
-    (
-        "api_keys",
-        &[
-            "id",
-            "org_id",
-            "key_hash",
-            "prefix",
-            "issued_to",
-            "expires_on",
-            "created_at",
-            "revoked_at",
-        ],
-    ),
-    (
-        "resettlement_sites",
-        &["id", "county_code", "name", "created_at"],
-    ),
-    (
-        "households",
-        &["id", "code", "county_code", "site_id", "created_at"],
-    ),
+    ("organizations", &["id", "name", "kind", "county_code", "created_at"]),
+    ("api_keys", &["id", "org_id", "key_hash", "prefix", "issued_to", "expires_on", "created_at", "revoked_at"]),
+    ("resettlement_sites", &["id", "county_code", "name", "created_at"]),
+    ("households", &["id", "code", "county_code", "site_id", "created_at"]),
     (
         "workers",
         &[
@@ -284,17 +253,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "created_at",
         ],
     ),
-    (
-        "employment_facts",
-        &[
-            "id",
-            "worker_id",
-            "status",
-            "effective_on",
-            "source",
-            "recorded_at",
-        ],
-    ),
+    ("employment_facts", &["id", "worker_id", "status", "effective_on", "source", "recorded_at"]),
     (
         "jobs",
         &[
@@ -318,33 +277,10 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "closed_at",
         ],
     ),
-    (
-        "outbox",
-        &[
-            "id",
-            "txid",
-            "topic",
-            "aggregate_id",
-            "payload",
-            "created_at",
-        ],
-    ),
-    (
-        "outbox_cursors",
-        &["consumer", "last_txid", "last_id", "updated_at"],
-    ),
+    ("outbox", &["id", "txid", "topic", "aggregate_id", "payload", "created_at"]),
+    ("outbox_cursors", &["consumer", "last_txid", "last_id", "updated_at"]),
     (
         "audit_log",
-        &[
-            "id",
-            "at",
-            "actor_org_id",
-            "actor_key_id",
-            "action",
-            "entity",
-            "entity_id",
-            "detail",
-            "request_id",
-        ],
+        &["id", "at", "actor_org_id", "actor_key_id", "action", "entity", "entity_id", "detail", "request_id"],
     ),
 ];

@@ -15,9 +15,7 @@ type HmacSha256 = Hmac<Sha256>;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum VaultError {
-    #[error(
-        "QIANLINK_DATA_KEY must be 64 hexadecimal characters (32 bytes); make one with `qianlink gen-key`"
-    )]
+    #[error("QIANLINK_DATA_KEY must be 64 hexadecimal characters (32 bytes); make one with `qianlink gen-key`")]
     BadKey,
     #[error("a stored ciphertext could not be decrypted with this data key")]
     Decrypt,
@@ -65,10 +63,7 @@ impl Vault {
         let mut nonce = [0u8; 24];
         rand::rng().fill_bytes(&mut nonce);
         // Encryption only fails for plaintexts beyond 256 GiB.
-        let ct = self
-            .cipher
-            .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
-            .unwrap_or_default();
+        let ct = self.cipher.encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes()).unwrap_or_default();
         let mut out = Vec::with_capacity(24 + ct.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
@@ -80,10 +75,7 @@ impl Vault {
             return Err(VaultError::Decrypt);
         }
         let (nonce, ct) = blob.split_at(24);
-        let pt = self
-            .cipher
-            .decrypt(XNonce::from_slice(nonce), ct)
-            .map_err(|_| VaultError::Decrypt)?;
+        let pt = self.cipher.decrypt(XNonce::from_slice(nonce), ct).map_err(|_| VaultError::Decrypt)?;
         String::from_utf8(pt).map_err(|_| VaultError::Decrypt)
     }
 

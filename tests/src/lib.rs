@@ -22,9 +22,8 @@ pub fn database_url() -> String {
 }
 
 pub fn redis_url() -> String {
-    std::env::var("REDIS_URL").expect(
-        "REDIS_URL is not set: run the tests with `make test`, which starts PostgreSQL and Redis",
-    )
+    std::env::var("REDIS_URL")
+        .expect("REDIS_URL is not set: run the tests with `make test`, which starts PostgreSQL and Redis")
 }
 
 /// `postgres://u@h:p/db` with the database replaced by `name`.
@@ -88,33 +87,22 @@ struct Exists {
 fn ensure_template() -> String {
     let name = format!("qianlink_tmpl_{}", schema_fingerprint());
     let mut conn = maintenance();
-    diesel::sql_query("SELECT pg_advisory_lock(727274)")
-        .execute(&mut conn)
+    diesel::sql_query("SELECT pg_advisory_lock(727274)").execute(&mut conn).unwrap();
+    let exists: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+        .bind::<Text, _>(&name)
+        .get_result(&mut conn)
         .unwrap();
-    let exists: Exists =
-        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-            .bind::<Text, _>(&name)
-            .get_result(&mut conn)
-            .unwrap();
     if !exists.exists {
         let building = format!("{name}_building");
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}"))
-            .execute(&mut conn)
-            .unwrap();
-        diesel::sql_query(format!("CREATE DATABASE {building}"))
-            .execute(&mut conn)
-            .unwrap();
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}")).execute(&mut conn).unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut conn).unwrap();
         {
             let mut t = PgConnection::establish(&url_with_db(&database_url(), &building)).unwrap();
             store::migrate::run(&mut t).expect("migrating the test template failed");
         }
-        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
-            .execute(&mut conn)
-            .unwrap();
+        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut conn).unwrap();
     }
-    diesel::sql_query("SELECT pg_advisory_unlock(727274)")
-        .execute(&mut conn)
-        .unwrap();
+    diesel::sql_query("SELECT pg_advisory_unlock(727274)").execute(&mut conn).unwrap();
     name
 }
 
@@ -130,26 +118,16 @@ impl TestDb {
         let template = ensure_template();
         let name = Self::fresh_name();
         let mut conn = maintenance();
-        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
-            .execute(&mut conn)
-            .unwrap();
-        Self {
-            url: url_with_db(&database_url(), &name),
-            name,
-        }
+        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut conn).unwrap();
+        Self { url: url_with_db(&database_url(), &name), name }
     }
 
     /// An empty database (no migrations), for migration tests.
     pub fn create_empty() -> Self {
         let name = Self::fresh_name();
         let mut conn = maintenance();
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .unwrap();
-        Self {
-            url: url_with_db(&database_url(), &name),
-            name,
-        }
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).unwrap();
+        Self { url: url_with_db(&database_url(), &name), name }
     }
 
     fn fresh_name() -> String {
@@ -169,11 +147,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Ok(mut conn) = PgConnection::establish(&url_with_db(&database_url(), "postgres")) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut conn);
         }
     }
 }
@@ -197,11 +171,7 @@ pub struct Overrides {
 
 impl Default for Overrides {
     fn default() -> Self {
-        Self {
-            database_url: None,
-            redis_url: None,
-            rate_limit_per_second: 10_000,
-        }
+        Self { database_url: None, redis_url: None, rate_limit_per_second: 10_000 }
     }
 }
 
@@ -226,9 +196,7 @@ impl TestApp {
         settings.db_pool_size = 4;
         settings.http_workers = 1;
         settings.rate_limit_per_second = o.rate_limit_per_second;
-        let app = api::Application::build(settings)
-            .await
-            .expect("the app did not start");
+        let app = api::Application::build(settings).await.expect("the app did not start");
         let port = app.port();
         let state = app.state().clone();
         tokio::spawn(app.run_until_stopped());
@@ -277,10 +245,8 @@ impl Drop for TestApp {
         if let Ok(client) = redis::Client::open(redis_url())
             && let Ok(mut c) = client.get_connection()
         {
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg(format!("{}*", self.redis_prefix))
-                .query(&mut c)
-                .unwrap_or_default();
+            let keys: Vec<String> =
+                redis::cmd("KEYS").arg(format!("{}*", self.redis_prefix)).query(&mut c).unwrap_or_default();
             if !keys.is_empty() {
                 let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut c);
             }
@@ -292,6 +258,62 @@ impl Drop for TestApp {
 pub async fn json(res: reqwest::Response) -> serde_json::Value {
     let status = res.status();
     let text = res.text().await.unwrap();
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("status {status}: body is not JSON ({e}): {text}"))
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("status {status}: body is not JSON ({e}): {text}"))
+}
+
+/// A valid synthetic ID number: region `county`, birth date `yyyymmdd`,
+/// sequence `seq` (odd = male), with its check character.
+pub fn id_number(county: &str, yyyymmdd: &str, seq: u32) -> String {
+    domain::id_number::with_check_char(&format!("{county}{yyyymmdd}{seq:03}")).unwrap()
+}
+
+/// A ledger entry as JSON, valid unless changed.
+pub fn worker_json(id_number: &str, county: &str, household: &str, status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id_number": id_number,
+        "name": "王小明",
+        "phone": format!("138{}", &id_number[10..18].replace('X', "0")),
+        "household_code": household,
+        "resettlement_site": "碧海阳光新城",
+        "county_code": county,
+        "categories": ["relocated"],
+        "skills": ["电焊"],
+        "employment_status": status,
+        "willing_cross_province": true
+    })
+}
+
+impl TestApp {
+    /// Create an organisation and a key for it through the API (as admin).
+    pub async fn org(&self, name: &str, kind: &str, county: Option<&str>) -> (String, String) {
+        let mut body = serde_json::json!({"name": name, "kind": kind});
+        if let Some(c) = county {
+            body["county_code"] = c.into();
+        }
+        let res = self.post_as(&self.admin_key, "/v1/organizations").json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        let org = json(res).await;
+        let id = org["id"].as_str().unwrap().to_owned();
+        let res = self
+            .post_as(&self.admin_key, &format!("/v1/organizations/{id}/api-keys"))
+            .json(&serde_json::json!({"issued_to": "测试员"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let key = json(res).await["key"].as_str().unwrap().to_owned();
+        (id, key)
+    }
+
+    /// Rows in a table, read directly.
+    pub fn count(&self, table: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let n: N =
+            diesel::sql_query(format!("SELECT count(*) AS n FROM {table}")).get_result(&mut self.conn()).unwrap();
+        n.n
+    }
 }

@@ -40,11 +40,8 @@ async fn readyz_names_postgresql_when_it_is_down() {
 
 #[tokio::test]
 async fn readyz_names_redis_when_it_is_down() {
-    let app = TestApp::spawn_with(Overrides {
-        redis_url: Some("redis://127.0.0.1:1".into()),
-        ..Overrides::default()
-    })
-    .await;
+    let app =
+        TestApp::spawn_with(Overrides { redis_url: Some("redis://127.0.0.1:1".into()), ..Overrides::default() }).await;
     let res = app.get("/readyz").send().await.unwrap();
     assert_eq!(res.status(), 503);
     let body = json(res).await;
@@ -57,32 +54,16 @@ async fn unknown_routes_answer_json_errors_with_a_request_id() {
     let app = TestApp::spawn().await;
     let res = app.get("/v1/nowhere").send().await.unwrap();
     assert_eq!(res.status(), 404);
-    let id = res
-        .headers()
-        .get("x-request-id")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let id = res.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
     assert!(id.len() >= 8);
     let body = json(res).await;
     assert_eq!(body["error"]["code"], "route_not_found");
     assert!(body["error"]["details"].is_array());
 
-    let res = app
-        .get("/healthz")
-        .header("x-request-id", "trace-abc-123")
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/healthz").header("x-request-id", "trace-abc-123").send().await.unwrap();
     assert_eq!(res.headers().get("x-request-id").unwrap(), "trace-abc-123");
     // An id that looks like a phone number is not echoed.
-    let res = app
-        .get("/healthz")
-        .header("x-request-id", "13812345678")
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/healthz").header("x-request-id", "13812345678").send().await.unwrap();
     assert_ne!(res.headers().get("x-request-id").unwrap(), "13812345678");
 }
 
@@ -93,19 +74,10 @@ async fn metrics_count_requests_by_route_and_status() {
         app.get("/healthz").send().await.unwrap();
     }
     app.get("/v1/nowhere/123").send().await.unwrap();
-    let text = app
-        .get("/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.get("/metrics").send().await.unwrap().text().await.unwrap();
     let line = text
         .lines()
-        .find(|l| {
-            l.starts_with("qianlink_http_requests_total") && l.contains("endpoint=\"/healthz\"")
-        })
+        .find(|l| l.starts_with("qianlink_http_requests_total") && l.contains("endpoint=\"/healthz\""))
         .unwrap_or_else(|| panic!("no healthz counter in:\n{text}"));
     assert!(line.contains("status=\"200\""), "{line}");
     assert!(line.trim_end().ends_with(" 3"), "{line}");
@@ -119,30 +91,10 @@ async fn metrics_count_requests_by_route_and_status() {
 fn insert_same_natural_key() {
     let db = TestDb::create();
     let mut conn = db.connect();
-    let org = store::orgs::create(
-        &mut conn,
-        "黔西南州人力资源和社会保障局",
-        domain::OrgKind::Employer,
-        None,
-    )
-    .unwrap();
-    let again = store::orgs::create(
-        &mut conn,
-        "黔西南州人力资源和社会保障局",
-        domain::OrgKind::Employer,
-        None,
-    );
-    assert!(
-        matches!(again, Err(store::StoreError::Duplicate { .. })),
-        "{again:?}"
-    );
-    assert_eq!(
-        store::orgs::find_by_name(&mut conn, &org.name)
-            .unwrap()
-            .unwrap()
-            .id,
-        org.id
-    );
+    let org = store::orgs::create(&mut conn, "黔西南州人力资源和社会保障局", domain::OrgKind::Employer, None).unwrap();
+    let again = store::orgs::create(&mut conn, "黔西南州人力资源和社会保障局", domain::OrgKind::Employer, None);
+    assert!(matches!(again, Err(store::StoreError::Duplicate { .. })), "{again:?}");
+    assert_eq!(store::orgs::find_by_name(&mut conn, &org.name).unwrap().unwrap().id, org.id);
 }
 
 #[test]
@@ -169,20 +121,10 @@ fn pg_dump_schema(url: &str) -> String {
         "pg_dump".into()
     };
     let out = Command::new(pg_dump)
-        .args([
-            "--schema-only",
-            "--no-owner",
-            "--no-privileges",
-            "--exclude-table=__diesel_schema_migrations",
-            url,
-        ])
+        .args(["--schema-only", "--no-owner", "--no-privileges", "--exclude-table=__diesel_schema_migrations", url])
         .output()
         .expect("pg_dump is needed for this test (it comes with PostgreSQL)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // pg_dump 15.14+ wraps the dump in \restrict <random token>: not schema.
     String::from_utf8(out.stdout)
         .unwrap()
@@ -201,26 +143,12 @@ fn migrations_run_up_down_and_up_to_the_same_schema() {
     assert!(first.contains("CREATE TABLE public.workers"), "{first}");
     store::migrate::revert_all(&mut conn).unwrap();
     let empty = pg_dump_schema(&db.url);
-    assert!(
-        !empty.contains("CREATE TABLE public.workers"),
-        "down did not remove tables:\n{empty}"
-    );
-    assert!(
-        !empty.contains("FUNCTION public."),
-        "down left functions:\n{empty}"
-    );
+    assert!(!empty.contains("CREATE TABLE public.workers"), "down did not remove tables:\n{empty}");
+    assert!(!empty.contains("FUNCTION public."), "down left functions:\n{empty}");
     store::migrate::run_schema_only(&mut conn).unwrap();
     let second = pg_dump_schema(&db.url);
-    let differing: Vec<(&str, &str)> = first
-        .lines()
-        .zip(second.lines())
-        .filter(|(a, b)| a != b)
-        .take(5)
-        .collect();
-    assert!(
-        differing.is_empty() && first.len() == second.len(),
-        "schemas differ: {differing:?}"
-    );
+    let differing: Vec<(&str, &str)> = first.lines().zip(second.lines()).filter(|(a, b)| a != b).take(5).collect();
+    assert!(differing.is_empty() && first.len() == second.len(), "schemas differ: {differing:?}");
 }
 
 #[derive(QueryableByName)]
@@ -250,17 +178,13 @@ fn diesel_schema_matches_the_migrated_database() {
 fn reference_data_is_loaded_once_and_complete() {
     let db = TestDb::create();
     let mut conn = db.connect();
-    let counties =
-        store::reference::list_divisions(&mut conn, Some("520000"), Some("county"), None).unwrap();
+    let counties = store::reference::list_divisions(&mut conn, Some("520000"), Some("county"), None).unwrap();
     assert_eq!(counties.len(), 88);
-    let dongguan = store::reference::division(&mut conn, "441900")
-        .unwrap()
-        .unwrap();
+    let dongguan = store::reference::division(&mut conn, "441900").unwrap().unwrap();
     assert!(dongguan.is_workplace);
     // Loading again changes nothing.
     store::migrate::run(&mut conn).unwrap();
-    let again =
-        store::reference::list_divisions(&mut conn, Some("520000"), Some("county"), None).unwrap();
+    let again = store::reference::list_divisions(&mut conn, Some("520000"), Some("county"), None).unwrap();
     assert_eq!(again.len(), 88);
 }
 
@@ -276,9 +200,7 @@ fn outbox_never_skips_a_row_that_commits_late() {
     let mut reader = db.connect();
 
     early.batch_execute("BEGIN").unwrap();
-    diesel::sql_query("SELECT pg_current_xact_id()")
-        .execute(&mut early)
-        .unwrap();
+    diesel::sql_query("SELECT pg_current_xact_id()").execute(&mut early).unwrap();
     outbox::publish(&mut early, "job.created", "early-1", serde_json::json!({})).unwrap();
 
     late.batch_execute("BEGIN").unwrap();

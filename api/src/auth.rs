@@ -1,0 +1,203 @@
+//! Authorisation as an extractor: a handler's signature says who may call it.
+//! `Auth<JobPoster>` admits employers, industrial parks, brokers,
+//! cooperation teams and admin; anyone else gets 403 before the handler runs.
+
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+use crate::telemetry::RequestId;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use domain::OrgKind;
+use futures_util::future::LocalBoxFuture;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use store::audit::Actor;
+use store::orgs::KeyOwner;
+use uuid::Uuid;
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key_id: Uuid,
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub kind: OrgKind,
+    pub county_code: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor { org_id: Some(self.org_id), key_id: Some(self.key_id), request_id: self.request_id.clone() }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.kind == OrgKind::Admin
+    }
+
+    /// Admin, or the county office of `county`.
+    pub fn keeps_county(&self, county: &str) -> bool {
+        self.is_admin() || (self.kind == OrgKind::CountyOffice && self.county_code.as_deref() == Some(county))
+    }
+
+    /// 403 `other_tenant` unless the caller keeps `county`'s ledger.
+    pub fn require_county(&self, county: &str) -> Result<(), ApiError> {
+        if self.keeps_county(county) {
+            Ok(())
+        } else {
+            Err(ApiError::with_message(ErrorCode::OtherTenant, "This record belongs to another county's ledger."))
+        }
+    }
+}
+
+/// A set of organisation kinds allowed to call a handler.
+pub trait Policy {
+    const ROLES: &'static [OrgKind];
+}
+
+macro_rules! policy {
+    ($(#[$m:meta])* $name:ident = [$($kind:ident),+]) => {
+        $(#[$m])*
+        pub struct $name;
+        impl Policy for $name {
+            const ROLES: &'static [OrgKind] = &[$(OrgKind::$kind),+];
+        }
+    };
+}
+
+policy!(/// Any valid key.
+    AnyRole = [Admin, CountyOffice, Employer, IndustrialPark, Broker, CoopTeam]);
+policy!(/// The province's administrators.
+    AdminOnly = [Admin]);
+policy!(/// Organisations that post jobs.
+    JobPoster = [Employer, IndustrialPark, Broker, CoopTeam, Admin]);
+policy!(/// Keepers of worker ledgers: county offices (their county) and admin.
+    LedgerKeeper = [CountyOffice, Admin]);
+
+/// The authenticated caller, admitted by policy `P`.
+pub struct Auth<P: Policy> {
+    caller: Caller,
+    _policy: PhantomData<P>,
+}
+
+impl<P: Policy> Deref for Auth<P> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+/// Recently seen keys, so that most requests need no database round trip.
+/// A revocation takes effect at once in the process that made it and within
+/// `TTL` in the others.
+/// A key's owner (or `None`: unknown key) and when it was looked up.
+type CachedKey = (Option<KeyOwner>, Instant);
+
+pub struct KeyCache {
+    entries: Mutex<HashMap<Vec<u8>, CachedKey>>,
+}
+
+const TTL: Duration = Duration::from_secs(5);
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self { entries: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl KeyCache {
+    fn get(&self, hash: &[u8]) -> Option<Option<KeyOwner>> {
+        let g = self.entries.lock().ok()?;
+        g.get(hash).filter(|(_, at)| at.elapsed() < TTL).map(|(o, _)| o.clone())
+    }
+
+    fn put(&self, hash: Vec<u8>, owner: Option<KeyOwner>) {
+        if let Ok(mut g) = self.entries.lock() {
+            if g.len() > 100_000 {
+                g.clear();
+            }
+            g.insert(hash, (owner, Instant::now()));
+        }
+    }
+
+    /// Forget every cached key (after a revocation).
+    pub fn clear(&self) {
+        if let Ok(mut g) = self.entries.lock() {
+            g.clear();
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::new(ErrorCode::MissingApiKey))?;
+    let value = header.to_str().map_err(|_| ApiError::new(ErrorCode::InvalidApiKey))?;
+    let key = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(|| ApiError::new(ErrorCode::MissingApiKey))?
+        .trim();
+    if key.is_empty() || key.len() > 200 {
+        return Err(ApiError::new(ErrorCode::InvalidApiKey));
+    }
+    Ok(key.to_owned())
+}
+
+async fn authenticate(state: &AppState, key: String) -> Result<KeyOwner, ApiError> {
+    let hash = store::orgs::hash_key(&key);
+    let owner = match state.keys.get(&hash) {
+        Some(o) => o,
+        None => {
+            let found = state.db(move |conn| Ok(store::orgs::key_owner(conn, &key)?)).await?;
+            state.keys.put(hash, found.clone());
+            found
+        }
+    };
+    let owner = owner.ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey))?;
+    let today = domain::calendar::today_in_china(chrono::Utc::now());
+    if owner.revoked || owner.expires_on.is_some_and(|d| d < today) {
+        return Err(ApiError::new(ErrorCode::InvalidApiKey));
+    }
+    Ok(owner)
+}
+
+impl<P: Policy + 'static> FromRequest for Auth<P> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let key = bearer(req);
+        let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::new(ErrorCode::Internal))?;
+            let owner = authenticate(&state, key?).await?;
+            if let Err(wait) = state.limiter.check(owner.key_id).await {
+                return Err(ApiError::new(ErrorCode::RateLimited).retry_after(wait));
+            }
+            let kind = OrgKind::parse(&owner.kind).ok_or_else(|| ApiError::new(ErrorCode::Internal))?;
+            if !P::ROLES.contains(&kind) {
+                return Err(ApiError::with_message(
+                    ErrorCode::Forbidden,
+                    format!("A key of a {} organisation may not do this.", kind.as_str()),
+                ));
+            }
+            Ok(Auth {
+                caller: Caller {
+                    key_id: owner.key_id,
+                    org_id: owner.org_id,
+                    org_name: owner.org_name,
+                    kind,
+                    county_code: owner.county_code,
+                    request_id,
+                },
+                _policy: PhantomData,
+            })
+        })
+    }
+}

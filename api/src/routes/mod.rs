@@ -1,0 +1,90 @@
+//! The `/v1` API. Every handler documents itself for OpenAPI
+//! (`#[utoipa::path]`) and names the roles it admits in its signature.
+
+pub mod audit;
+pub mod households;
+pub mod jobs;
+pub mod orgs;
+pub mod reference;
+pub mod workers;
+
+use crate::error::{ApiError, ErrorCode};
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(
+        scope::scope("/v1")
+            .service(orgs::me)
+            .service(orgs::create_org)
+            .service(orgs::list_orgs)
+            .service(orgs::get_org)
+            .service(orgs::create_key)
+            .service(orgs::revoke_key)
+            .service(jobs::create_job)
+            .service(jobs::list_jobs)
+            .service(jobs::get_job)
+            .service(jobs::patch_job)
+            .service(jobs::close_job)
+            // fixed paths before `/workers/{id}`
+            .service(workers::export_ledger)
+            .service(workers::import_template)
+            .service(workers::import_ledger)
+            .service(workers::create_worker)
+            .service(workers::list_workers)
+            .service(workers::get_worker)
+            .service(workers::patch_worker)
+            .service(workers::erase_worker)
+            .service(workers::transfer_worker)
+            .service(workers::add_training)
+            .service(workers::list_trainings)
+            .service(households::list_households)
+            .service(households::get_household)
+            .service(reference::divisions)
+            .service(reference::occupations)
+            .service(audit::list_audit),
+    );
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// `?limit=`: 1 to 200, default 50.
+pub fn limit(l: Option<i64>) -> Result<i64, ApiError> {
+    match l {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::with_message(ErrorCode::InvalidQuery, "limit must be between 1 and 200")),
+    }
+}
+
+/// `?cursor=` for lists ordered by a UUID.
+pub fn uuid_cursor(c: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+    match c.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => Uuid::parse_str(s)
+            .map(Some)
+            .map_err(|_| ApiError::with_message(ErrorCode::InvalidQuery, "cursor is not one this API gave out")),
+    }
+}
+
+/// Next cursor: the last item's key when the page is full.
+pub fn next_cursor<T>(items: &[T], limit: i64, key: impl Fn(&T) -> String) -> Option<String> {
+    if items.len() as i64 == limit { items.last().map(key) } else { None }
+}
+
+/// A path id that is not a UUID names nothing: 404.
+pub fn parse_id(s: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(s).map_err(|_| ApiError::not_found(what))
+}
+
+/// A query-string code that must be 6 digits.
+pub fn code_param(field: &str, v: Option<&str>) -> Result<Option<String>, ApiError> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => domain::DivisionCode::parse(s)
+            .map(|c| Some(c.as_str().to_owned()))
+            .map_err(|e| ApiError::with_message(ErrorCode::InvalidQuery, format!("{field} {e}"))),
+    }
+}
