@@ -103,26 +103,48 @@ pub fn get(conn: &mut PgConnection, id: Uuid) -> Result<JobView, StoreError> {
     Ok(from_tuple(view_query!().filter(jobs::id.eq(id)).first::<ViewTuple>(conn)?))
 }
 
+/// The columns a posting sets, for both insert and update.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = jobs, treat_none_as_null = true)]
+struct JobFields<'a> {
+    title: &'a str,
+    description: &'a str,
+    occupation_code: Option<&'a str>,
+    skills: &'a [String],
+    work_county_code: &'a str,
+    wage_min: i32,
+    wage_max: i32,
+    openings: i32,
+    contract_months: Option<i32>,
+    start_date: Option<NaiveDate>,
+    expires_on: Option<NaiveDate>,
+    requirements: serde_json::Value,
+}
+
+impl<'a> From<&'a ValidJob> for JobFields<'a> {
+    fn from(j: &'a ValidJob) -> Self {
+        Self {
+            title: &j.title,
+            description: &j.description,
+            occupation_code: j.occupation_code.as_deref(),
+            skills: &j.skills,
+            work_county_code: j.work_county_code.as_str(),
+            wage_min: j.wage_min,
+            wage_max: j.wage_max,
+            openings: j.openings,
+            contract_months: j.contract_months,
+            start_date: j.start_date,
+            expires_on: j.expires_on,
+            requirements: serde_json::to_value(&j.requirements).unwrap_or_default(),
+        }
+    }
+}
+
 pub fn create(conn: &mut PgConnection, org_id: Uuid, job: &ValidJob, actor: &Actor) -> Result<JobView, StoreError> {
     let id = Uuid::now_v7();
     conn.transaction(|conn| {
         diesel::insert_into(jobs::table)
-            .values((
-                jobs::id.eq(id),
-                jobs::org_id.eq(org_id),
-                jobs::title.eq(&job.title),
-                jobs::description.eq(&job.description),
-                jobs::occupation_code.eq(&job.occupation_code),
-                jobs::skills.eq(&job.skills),
-                jobs::work_county_code.eq(job.work_county_code.as_str()),
-                jobs::wage_min.eq(job.wage_min),
-                jobs::wage_max.eq(job.wage_max),
-                jobs::openings.eq(job.openings),
-                jobs::contract_months.eq(job.contract_months),
-                jobs::start_date.eq(job.start_date),
-                jobs::expires_on.eq(job.expires_on),
-                jobs::requirements.eq(serde_json::to_value(&job.requirements).unwrap_or_default()),
-            ))
+            .values((jobs::id.eq(id), jobs::org_id.eq(org_id), JobFields::from(job)))
             .execute(conn)?;
         outbox::publish(conn, "job.created", &id.to_string(), serde_json::json!({"job_id": id}))?;
         audit::record(conn, actor, "job.create", "job", &id.to_string(), serde_json::json!({"title": job.title}))?;
@@ -138,21 +160,7 @@ pub fn update(conn: &mut PgConnection, id: Uuid, job: &ValidJob, actor: &Actor) 
             return Err(StoreError::Conflict("a closed job cannot be changed".into()));
         }
         diesel::update(jobs::table.find(id))
-            .set((
-                jobs::title.eq(&job.title),
-                jobs::description.eq(&job.description),
-                jobs::occupation_code.eq(&job.occupation_code),
-                jobs::skills.eq(&job.skills),
-                jobs::work_county_code.eq(job.work_county_code.as_str()),
-                jobs::wage_min.eq(job.wage_min),
-                jobs::wage_max.eq(job.wage_max),
-                jobs::openings.eq(job.openings),
-                jobs::contract_months.eq(job.contract_months),
-                jobs::start_date.eq(job.start_date),
-                jobs::expires_on.eq(job.expires_on),
-                jobs::requirements.eq(serde_json::to_value(&job.requirements).unwrap_or_default()),
-                jobs::updated_at.eq(diesel::dsl::now),
-            ))
+            .set((JobFields::from(job), jobs::updated_at.eq(diesel::dsl::now)))
             .execute(conn)?;
         outbox::publish(conn, "job.updated", &id.to_string(), serde_json::json!({"job_id": id}))?;
         audit::record(conn, actor, "job.update", "job", &id.to_string(), serde_json::json!({}))?;
