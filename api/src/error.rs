@@ -38,6 +38,8 @@ error_codes! {
     Duplicate => (StatusCode::CONFLICT, "duplicate", "A record with the same unique key already exists."),
     DuplicateIdNumber => (StatusCode::CONFLICT, "duplicate_id_number", "A worker with this ID number is already in the ledger."),
     StateConflict => (StatusCode::CONFLICT, "state_conflict", "The record is not in a state that allows this."),
+    ScanRunning => (StatusCode::CONFLICT, "scan_running", "Another milestone scan is running; try again when it has finished."),
+    FourEyes => (StatusCode::FORBIDDEN, "four_eyes", "The organisation that registered a placement may not review its subsidies."),
     PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large (JSON: 1 MiB, uploads: 20 MiB)."),
     UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send JSON with `Content-Type: application/json`."),
     ValidationFailed => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Some fields are invalid; see details."),

@@ -12,6 +12,7 @@ pub mod settings;
 pub mod sheets;
 pub mod startup;
 pub mod state;
+pub mod tasks;
 pub mod telemetry;
 
 pub use settings::{LogFormat, Settings};

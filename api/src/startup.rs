@@ -30,6 +30,9 @@ impl Application {
         let workers = settings.http_workers.max(1);
         let state = AppState::new(settings)?;
         bootstrap(&state).await?;
+        if state.settings.background {
+            crate::tasks::spawn(state.clone());
+        }
         let server = run(listener, state.clone(), workers)?;
         Ok(Self { port, server, state })
     }

@@ -5,11 +5,14 @@
 pub mod calendar;
 pub mod discrimination;
 pub mod division;
+pub mod employment;
 pub mod id_number;
 pub mod job;
 pub mod ledger;
 pub mod org;
 pub mod phone;
+pub mod policy;
+pub mod subsidy;
 pub mod validation;
 pub mod worker;
 

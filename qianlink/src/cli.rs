@@ -31,6 +31,17 @@ enum Command {
     Admin(AdminCommand),
     /// Print a new random data key for QIANLINK_DATA_KEY.
     GenKey,
+    /// Run the milestone scan: write the subsidy events due as of a date (once each).
+    Scan(ScanArgs),
+}
+
+#[derive(Args, Debug)]
+struct ScanArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Scan as of this date (YYYY-MM-DD); default today in Asia/Shanghai.
+    #[arg(long)]
+    as_of: Option<chrono::NaiveDate>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -119,6 +130,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Check(args) => check(&args),
         Command::Admin(AdminCommand::CreateKey(args)) => create_key(args),
+        Command::Scan(args) => {
+            let mut conn = connect(&args.db.database_url)?;
+            let as_of = args.as_of.unwrap_or_else(|| domain::calendar::today_in_china(chrono::Utc::now()));
+            eprintln!("scanning placements, graduates and training records as of {as_of} ...");
+            let r = store::subsidies::scan(&mut conn, as_of, 2000).map_err(|e| anyhow!("{e}"))?;
+            println!(
+                "as of {as_of}: {} placements, {} graduates, {} trainings scanned; {} events created, {} claims blocked, {} placements need review",
+                r.placements_scanned,
+                r.workers_scanned,
+                r.trainings_scanned,
+                r.events_created,
+                r.blocked_claims,
+                r.needs_review
+            );
+            for (rule, n) in r.created_by_rule {
+                println!("  {rule}: {n}");
+            }
+            Ok(())
+        }
         Command::GenKey => {
             println!("{}", Vault::generate_hex());
             Ok(())
@@ -231,6 +261,8 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         args.http_workers
     };
     s.rate_limit_per_second = args.rate_limit;
+    s.background = true;
+    s.scan_interval = Some(std::time::Duration::from_secs(24 * 3600));
     Ok(s)
 }
 

@@ -8,9 +8,12 @@ pub mod jobs;
 pub mod migrate;
 pub mod orgs;
 pub mod outbox;
+pub mod placements;
 pub mod reference;
 pub mod schema;
+pub mod subsidies;
 pub mod vault;
+pub mod webhooks;
 pub mod workers;
 
 pub use error::StoreError;

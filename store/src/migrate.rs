@@ -29,6 +29,7 @@ fn run_locked(conn: &mut PgConnection) -> Result<Vec<String>, StoreError> {
         .map(|v| v.to_string())
         .collect();
     reference::load(conn)?;
+    crate::subsidies::seed_rules(conn)?;
     Ok(applied)
 }
 

@@ -106,6 +106,7 @@ diesel::table! {
         completed_on -> Date,
         provider -> Text,
         created_at -> Timestamptz,
+        provider_org_id -> Nullable<Uuid>,
     }
 }
 
@@ -177,6 +178,134 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    placements (id) {
+        id -> Uuid,
+        worker_id -> Uuid,
+        job_id -> Nullable<Uuid>,
+        employer_org_id -> Uuid,
+        broker_org_id -> Nullable<Uuid>,
+        registered_by_org_id -> Uuid,
+        start_date -> Date,
+        contract_months -> Int4,
+        work_county_code -> Text,
+        organised_by -> Text,
+        review_state -> Text,
+        separated_on -> Nullable<Date>,
+        separation_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    placement_reports (id) {
+        id -> Int8,
+        placement_id -> Uuid,
+        month -> Date,
+        source -> Text,
+        employed -> Bool,
+        social_insurance_paid -> Nullable<Bool>,
+        wage -> Nullable<Int4>,
+        note -> Nullable<Text>,
+        recorded_by_org_id -> Nullable<Uuid>,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    placement_separations (id) {
+        id -> Int8,
+        placement_id -> Uuid,
+        separated_on -> Date,
+        reason -> Text,
+        source -> Text,
+        recorded_by_org_id -> Nullable<Uuid>,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    policy_rules (id, version) {
+        id -> Text,
+        version -> Int4,
+        valid_from -> Date,
+        valid_to -> Nullable<Date>,
+        county_code -> Nullable<Text>,
+        body -> Jsonb,
+        created_by_org_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    subsidy_events (id) {
+        id -> Uuid,
+        rule_id -> Text,
+        rule_version -> Int4,
+        subject_key -> Text,
+        payee_kind -> Text,
+        payee_id -> Uuid,
+        amount -> Int4,
+        worker_id -> Uuid,
+        placement_id -> Nullable<Uuid>,
+        training_id -> Nullable<Uuid>,
+        county_code -> Text,
+        deciding_date -> Date,
+        as_of -> Date,
+        status -> Text,
+        trace -> Jsonb,
+        reviewed_by_org_id -> Nullable<Uuid>,
+        reviewed_at -> Nullable<Timestamptz>,
+        review_note -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    subsidy_blocked_claims (id) {
+        id -> Int8,
+        rule_id -> Text,
+        claim_key -> Text,
+        reason_code -> Text,
+        payee_kind -> Text,
+        payee_id -> Uuid,
+        worker_id -> Uuid,
+        placement_id -> Nullable<Uuid>,
+        county_code -> Text,
+        as_of -> Date,
+        detail -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        url -> Text,
+        secret_enc -> Bytea,
+        created_by_org_id -> Nullable<Uuid>,
+        active -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        webhook_id -> Uuid,
+        event_id -> Uuid,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(placement_reports -> placements (placement_id));
+diesel::joinable!(placement_separations -> placements (placement_id));
+diesel::joinable!(placements -> workers (worker_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(households -> resettlement_sites (site_id));
 diesel::joinable!(workers -> households (household_id));
@@ -198,6 +327,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     outbox_cursors,
     audit_log,
+    placements,
+    placement_reports,
+    placement_separations,
+    policy_rules,
+    subsidy_events,
+    subsidy_blocked_claims,
+    webhooks,
+    webhook_deliveries,
 );
 
 /// Every table and its columns, in declaration order, for the schema test.
@@ -251,6 +388,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "completed_on",
             "provider",
             "created_at",
+            "provider_org_id",
         ],
     ),
     ("employment_facts", &["id", "worker_id", "status", "effective_on", "source", "recorded_at"]),

@@ -508,6 +508,7 @@ pub struct Training {
     pub completed_on: NaiveDate,
     pub provider: String,
     pub created_at: DateTime<Utc>,
+    pub provider_org_id: Option<Uuid>,
 }
 
 pub struct NewTraining {
@@ -519,6 +520,8 @@ pub struct NewTraining {
     pub certificate: Option<String>,
     pub completed_on: NaiveDate,
     pub provider: String,
+    /// The enterprise that gave the training, when it is registered in Qianlink.
+    pub provider_org_id: Option<Uuid>,
 }
 
 pub fn add_training(
@@ -539,6 +542,18 @@ pub fn add_training(
                 return Err(StoreError::Invalid(p));
             }
         }
+        if let Some(org) = t.provider_org_id {
+            let kind: Option<String> = crate::schema::organizations::table
+                .find(org)
+                .select(crate::schema::organizations::kind)
+                .first(conn)
+                .optional()?;
+            if !matches!(kind.as_deref(), Some("employer" | "industrial_park")) {
+                let mut p = Problems::new();
+                p.push("provider_org_id", "must be an employer or industrial park registered here");
+                return Err(StoreError::Invalid(p));
+            }
+        }
         let id = Uuid::now_v7();
         let row = diesel::insert_into(training_records::table)
             .values((
@@ -552,6 +567,7 @@ pub fn add_training(
                 training_records::certificate.eq(&t.certificate),
                 training_records::completed_on.eq(t.completed_on),
                 training_records::provider.eq(&t.provider),
+                training_records::provider_org_id.eq(t.provider_org_id),
             ))
             .returning(Training::as_returning())
             .get_result(conn)?;

@@ -217,9 +217,15 @@ fn outbox_never_skips_a_row_that_commits_late() {
     assert!(batch.is_empty(), "read past an open transaction: {batch:?}");
 
     early.batch_execute("COMMIT").unwrap();
-    loop {
+    // Transaction ids are cluster-wide: a transaction open in another test's
+    // database may hold the horizon back for a moment, so read until done.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while seen.len() < 3 && std::time::Instant::now() < deadline {
         let batch = outbox::read_batch(&mut reader, cursor, 1).unwrap();
-        let Some(row) = batch.first() else { break };
+        let Some(row) = batch.first() else {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            continue;
+        };
         seen.push(row.aggregate_id.clone());
         cursor = row.cursor();
         outbox::advance(&mut reader, "test", cursor).unwrap();

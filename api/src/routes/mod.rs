@@ -5,7 +5,9 @@ pub mod audit;
 pub mod households;
 pub mod jobs;
 pub mod orgs;
+pub mod placements;
 pub mod reference;
+pub mod subsidies;
 pub mod workers;
 
 use crate::error::{ApiError, ErrorCode};
@@ -41,6 +43,22 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(workers::list_trainings)
             .service(households::list_households)
             .service(households::get_household)
+            .service(placements::create_placement)
+            .service(placements::list_placements)
+            .service(placements::get_placement)
+            .service(placements::add_report)
+            .service(placements::separate)
+            .service(placements::resolve)
+            .service(subsidies::export)
+            .service(subsidies::blocked)
+            .service(subsidies::list_events)
+            .service(subsidies::get_event)
+            .service(subsidies::review)
+            .service(subsidies::scan)
+            .service(subsidies::list_policies)
+            .service(subsidies::add_policy)
+            .service(subsidies::add_webhook)
+            .service(subsidies::list_webhooks)
             .service(reference::divisions)
             .service(reference::occupations)
             .service(audit::list_audit),

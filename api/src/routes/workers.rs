@@ -127,6 +127,9 @@ pub struct TrainingInput {
     pub certificate: Option<String>,
     pub completed_on: Option<NaiveDate>,
     pub provider: Option<String>,
+    /// The enterprise (employer or industrial park) that gave the training,
+    /// when it is registered here: it may claim the enterprise training subsidy.
+    pub provider_org_id: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -141,6 +144,7 @@ pub struct TrainingOut {
     pub certificate: Option<String>,
     pub completed_on: NaiveDate,
     pub provider: String,
+    pub provider_org_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -157,6 +161,7 @@ impl From<store::workers::Training> for TrainingOut {
             certificate: t.certificate,
             completed_on: t.completed_on,
             provider: t.provider,
+            provider_org_id: t.provider_org_id,
             created_at: t.created_at,
         }
     }
@@ -542,6 +547,7 @@ fn validate_training(b: &TrainingInput, today: NaiveDate) -> Result<store::worke
             certificate: (!certificate.is_empty()).then_some(certificate),
             completed_on,
             provider,
+            provider_org_id: b.provider_org_id,
         }),
         _ => Err(p.into()),
     }

@@ -1,0 +1,178 @@
+//! Background work inside `serve`: the outbox relay that publishes subsidy
+//! events to the Redis stream and queues webhook deliveries, the webhook
+//! sender, and the daily milestone scan. Each is safe to run in several
+//! replicas: the relay and the scan take PostgreSQL advisory locks, and
+//! deliveries are claimed with `FOR UPDATE SKIP LOCKED`.
+
+use crate::state::AppState;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::time::Duration;
+use store::StoreError;
+use store::subsidies::Event;
+
+/// The Redis stream of subsidy events (`qianlink:subsidy-events` with the default prefix).
+pub fn stream_key(state: &AppState) -> String {
+    state.redis.key("subsidy-events")
+}
+
+/// What goes into the stream and to webhooks: the event without its trace.
+pub fn event_payload(e: &Event) -> serde_json::Value {
+    serde_json::json!({
+        "id": e.id, "rule_id": e.rule_id, "rule_version": e.rule_version,
+        "payee_kind": e.payee_kind, "payee_id": e.payee_id, "amount": e.amount,
+        "worker_id": e.worker_id, "placement_id": e.placement_id, "training_id": e.training_id,
+        "county_code": e.county_code, "deciding_date": e.deciding_date, "as_of": e.as_of, "status": e.status,
+    })
+}
+
+/// One relay step (blocking): `Ok(Some(n))` published n events, `Ok(None)`
+/// another replica holds the relay.
+pub fn relay_once(state: &AppState) -> Result<Option<usize>, StoreError> {
+    let mut conn = state.pool.get()?;
+    let stream = stream_key(state);
+    let url = state.settings.redis_url.clone();
+    let mut redis_conn: Option<redis::Connection> = None;
+    store::webhooks::relay_step(&mut conn, 500, &mut |events| {
+        if redis_conn.is_none() {
+            let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
+            let c = client.get_connection_with_timeout(Duration::from_secs(2)).map_err(|e| e.to_string())?;
+            redis_conn = Some(c);
+        }
+        let Some(c) = redis_conn.as_mut() else { return Err("no redis connection".into()) };
+        let mut pipe = redis::pipe();
+        for e in events {
+            pipe.cmd("XADD")
+                .arg(&stream)
+                .arg("*")
+                .arg("event_id")
+                .arg(e.id.to_string())
+                .arg("payload")
+                .arg(event_payload(e).to_string())
+                .ignore();
+        }
+        pipe.query::<()>(c).map_err(|e| e.to_string())
+    })
+}
+
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    match <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) {
+        Ok(mut m) => {
+            m.update(body);
+            format!("sha256={}", hex::encode(m.finalize().into_bytes()))
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// Send the deliveries that are due; returns how many succeeded.
+pub async fn deliver_once(state: &AppState, client: &reqwest::Client) -> Result<usize, StoreError> {
+    let vault = state.vault.clone();
+    let pool = state.pool.clone();
+    let claimed = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        store::webhooks::claim(&mut conn, &vault, 50)
+    })
+    .await
+    .map_err(|e| StoreError::Other(e.to_string()))??;
+    let mut ok = 0;
+    for d in claimed {
+        let body = event_payload(&d.event).to_string();
+        let result = client
+            .post(&d.url)
+            .header("content-type", "application/json")
+            .header("x-qianlink-event-id", d.event.id.to_string())
+            .header("x-qianlink-signature", signature(&d.secret, body.as_bytes()))
+            .body(body)
+            .send()
+            .await;
+        let outcome = match result {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!("HTTP {}", r.status().as_u16())),
+            Err(e) => Err(if e.is_timeout() { "timed out".to_owned() } else { "connection failed".to_owned() }),
+        };
+        let pool = state.pool.clone();
+        let id = d.id;
+        let success = outcome.is_ok();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            match outcome {
+                Ok(()) => store::webhooks::delivered(&mut conn, id),
+                Err(e) => store::webhooks::failed(&mut conn, id, &e),
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.to_string()))??;
+        if success {
+            ok += 1;
+        } else {
+            tracing::warn!(delivery = id, attempts = d.attempts, "webhook delivery failed; will retry");
+        }
+    }
+    Ok(ok)
+}
+
+/// Start the background loops (serve does; tests drive the steps themselves).
+pub fn spawn(state: AppState) {
+    let relay_state = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let s = relay_state.clone();
+            let step = tokio::task::spawn_blocking(move || relay_once(&s)).await;
+            let pause = match step {
+                Ok(Ok(Some(n))) if n > 0 => Duration::from_millis(50),
+                Ok(Ok(_)) => Duration::from_millis(500),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "relay step failed; retrying");
+                    Duration::from_secs(2)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "relay step panicked");
+                    Duration::from_secs(2)
+                }
+            };
+            tokio::time::sleep(pause).await;
+        }
+    });
+    let deliver_state = state.clone();
+    tokio::spawn(async move {
+        let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build the webhook client; webhooks are not delivered");
+                return;
+            }
+        };
+        loop {
+            match deliver_once(&deliver_state, &client).await {
+                Ok(n) if n > 0 => {}
+                Ok(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook step failed");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            }
+        }
+    });
+    if let Some(every) = state.settings.scan_interval {
+        tokio::spawn(async move {
+            loop {
+                let s = state.clone();
+                let as_of = s.today();
+                let r = tokio::task::spawn_blocking(move || {
+                    let mut conn = s.pool.get().map_err(|e| e.to_string())?;
+                    store::subsidies::scan(&mut conn, as_of, 2000).map_err(|e| e.to_string())
+                })
+                .await;
+                match r {
+                    Ok(Ok(rep)) => {
+                        tracing::info!(events = rep.events_created, blocked = rep.blocked_claims, "milestone scan done")
+                    }
+                    Ok(Err(e)) => tracing::info!(reason = %e, "milestone scan skipped"),
+                    Err(e) => tracing::error!(error = %e, "milestone scan panicked"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+}
