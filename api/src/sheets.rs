@@ -33,6 +33,7 @@ pub const LEDGER_COLUMNS: &[Column] = &[
     ("employment_status", "就业状态", true, "就业、未就业、公益性岗位、自主创业、在校学生、无劳动能力"),
     ("willing_cross_province", "愿意跨省务工", true, "是/否"),
     ("accepts_offers", "接收岗位推送", false, "是/否，默认是"),
+    ("seeking_while_employed", "在职仍求职", false, "是/否，默认否：已就业但愿意了解其他岗位"),
     ("min_wage", "期望最低月薪", false, "元/月"),
     ("preferred_county_codes", "意向务工县", false, "6位代码，多个用顿号分隔"),
 ];

@@ -17,6 +17,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub keys: Arc<KeyCache>,
     pub limiter: Arc<RateLimiter>,
+    pub matcher: Arc<crate::matching::MatcherCell>,
 }
 
 impl AppState {
@@ -31,6 +32,7 @@ impl AppState {
             settings: Arc::new(settings),
             keys: Arc::new(KeyCache::default()),
             limiter,
+            matcher: Arc::new(crate::matching::MatcherCell::default()),
         })
     }
 

@@ -114,6 +114,22 @@ pub async fn deliver_once(state: &AppState, client: &reqwest::Client) -> Result<
 
 /// Start the background loops (serve does; tests drive the steps themselves).
 pub fn spawn(state: AppState) {
+    // The matcher: load the candidate store now, then follow the outbox.
+    let matcher_state = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let s = matcher_state.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                let m = s.matcher.get(&s.pool)?;
+                m.catch_up(&s.pool)
+            })
+            .await;
+            if let Ok(Err(e)) = r {
+                tracing::warn!(error = %e, "matcher catch-up failed");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
     let relay_state = state.clone();
     tokio::spawn(async move {
         loop {

@@ -25,6 +25,8 @@ pub struct WorkerDraft {
     pub employment_status: Option<String>,
     pub willing_cross_province: Option<bool>,
     pub accepts_offers: Option<bool>,
+    /// Employed but wants to hear of other jobs (default false).
+    pub seeking_while_employed: Option<bool>,
     pub min_wage: Option<i64>,
     pub preferred_county_codes: Option<Vec<String>>,
 }
@@ -44,6 +46,7 @@ pub struct ValidWorker {
     pub employment_status: EmploymentStatus,
     pub willing_cross_province: bool,
     pub accepts_offers: bool,
+    pub seeking_while_employed: bool,
     pub min_wage: Option<i32>,
     pub preferred_county_codes: Vec<DivisionCode>,
 }
@@ -194,6 +197,7 @@ impl WorkerDraft {
                 employment_status,
                 willing_cross_province: w,
                 accepts_offers: self.accepts_offers.unwrap_or(true),
+                seeking_while_employed: self.seeking_while_employed.unwrap_or(false),
                 min_wage,
                 preferred_county_codes: preferred,
             }),

@@ -13,6 +13,7 @@ pub mod org;
 pub mod phone;
 pub mod policy;
 pub mod subsidy;
+pub mod synonyms;
 pub mod validation;
 pub mod worker;
 

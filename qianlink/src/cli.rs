@@ -33,6 +33,20 @@ enum Command {
     GenKey,
     /// Run the milestone scan: write the subsidy events due as of a date (once each).
     Scan(ScanArgs),
+    /// Plan offers across all open jobs at once: zero-employment households first, within each worker's caps.
+    PlanOffers(PlanArgs),
+}
+
+#[derive(Args, Debug)]
+struct PlanArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Offers wanted per job, as a multiple of its free openings.
+    #[arg(long, default_value_t = 1)]
+    per_opening: usize,
+    /// Plan but write nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Args, Debug)]
@@ -149,6 +163,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::PlanOffers(args) => plan_offers(args),
         Command::GenKey => {
             println!("{}", Vault::generate_hex());
             Ok(())
@@ -303,5 +318,82 @@ fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
     println!("organisation: {} ({}, {})", org.name, org.kind, org.id);
     println!("key id: {}", key.info.id);
     println!("key (shown once): {}", key.secret);
+    Ok(())
+}
+
+fn plan_offers(args: PlanArgs) -> anyhow::Result<()> {
+    use matcher::plan::{Caps, Want};
+    let pool = store::pool(&args.db.database_url, 2).map_err(|e| anyhow!("{e}"))?;
+    connect(&args.db.database_url)?;
+    let started = std::time::Instant::now();
+    eprintln!("loading the candidate store ...");
+    let m = api::matching::Matcher::load(&pool).map_err(|e| anyhow!("{e}"))?;
+    let mut conn = pool.get().map_err(|e| anyhow!("{e}"))?;
+    let today = domain::calendar::today_in_china(chrono::Utc::now());
+    let jobs: Vec<_> = store::matching::open_jobs(&mut conn, false, i64::MAX, today)
+        .map_err(|e| anyhow!("{e}"))?
+        .into_iter()
+        .filter(|j| j.open_slots > 0)
+        .collect();
+    let cs = m.store.read().map_err(|_| anyhow!("candidate store poisoned"))?;
+    eprintln!(
+        "{} workers, {} open jobs with free openings ({:.1} s); ranking ...",
+        cs.len(),
+        jobs.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let ids: Vec<uuid::Uuid> = jobs.iter().map(|j| j.id).collect();
+    let already = store::matching::offered(&mut conn, &ids).map_err(|e| anyhow!("{e}"))?;
+    let all: Vec<uuid::Uuid> = cs.iter().map(|w| w.id).collect();
+    let mut load = std::collections::HashMap::new();
+    for chunk in all.chunks(50_000) {
+        load.extend(store::matching::loads(&mut conn, chunk).map_err(|e| anyhow!("{e}"))?);
+    }
+    let wants: Vec<Want<'_>> =
+        jobs.iter().map(|j| Want { job: j, offers: j.open_slots as usize * args.per_opening }).collect();
+    let caps =
+        Caps { max_open: m.weights.max_open_offers_per_worker, max_7_days: m.weights.max_offers_per_worker_per_7_days };
+    let planned = matcher::plan::plan(&cs, &m.context(), &wants, &already, &load, caps);
+    let households: std::collections::HashSet<uuid::Uuid> = planned
+        .iter()
+        .filter_map(|s| cs.get(s.worker_id))
+        .filter(|w| cs.zero_employment(w.household_id))
+        .map(|w| w.household_id)
+        .collect();
+    eprintln!(
+        "planned {} offers ({} zero-employment households reached) in {:.1} s",
+        planned.len(),
+        households.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if args.dry_run {
+        println!("dry run: {} offers planned, none written", planned.len());
+        return Ok(());
+    }
+    let new: Vec<store::matching::NewOffer> = planned
+        .iter()
+        .map(|s| store::matching::NewOffer {
+            job_id: s.job_id,
+            worker_id: s.worker_id,
+            score: s.score,
+            reasons: serde_json::to_value(&s.reasons).unwrap_or_default(),
+        })
+        .collect();
+    let mut written = 0;
+    for (i, chunk) in new.chunks(1000).enumerate() {
+        written += store::matching::queue(
+            &mut conn,
+            chunk,
+            caps.max_open,
+            caps.max_7_days,
+            None,
+            &store::audit::Actor::system(),
+        )
+        .map_err(|e| anyhow!("{e}"))?
+        .len();
+        eprint!("\rwritten {written} / {} offers ({} batches)", new.len(), i + 1);
+    }
+    eprintln!();
+    println!("{written} offers queued in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod error;
 pub mod jobs;
+pub mod matching;
 pub mod migrate;
 pub mod orgs;
 pub mod outbox;

@@ -105,3 +105,23 @@ pub fn lag(conn: &mut PgConnection, after: Cursor) -> Result<i64, StoreError> {
         .get_result(conn)?;
     Ok(c.n)
 }
+
+/// The last row a consumer could read now: where a consumer that has just
+/// loaded a full snapshot starts tailing (rows after it are applied again,
+/// which loaders make harmless).
+pub fn horizon(conn: &mut PgConnection) -> Result<Cursor, StoreError> {
+    #[derive(QueryableByName)]
+    struct H {
+        #[diesel(sql_type = BigInt)]
+        txid: i64,
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let h: Option<H> = diesel::sql_query(
+        "SELECT txid, id FROM outbox WHERE txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+         ORDER BY txid DESC, id DESC LIMIT 1",
+    )
+    .get_result(conn)
+    .optional()?;
+    Ok(h.map(|h| Cursor { txid: h.txid, id: h.id }).unwrap_or_default())
+}

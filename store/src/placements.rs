@@ -276,7 +276,7 @@ pub fn add_report(
             conn,
             "placement.reported",
             &id.to_string(),
-            serde_json::json!({"placement_id": id, "report_id": row.id}),
+            serde_json::json!({"placement_id": id, "report_id": row.id, "worker_id": p.worker_id}),
         )?;
         audit::record(
             conn,

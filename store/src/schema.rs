@@ -90,6 +90,7 @@ diesel::table! {
         erased_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        seeking_while_employed -> Bool,
     }
 }
 
@@ -302,6 +303,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    offers (id) {
+        id -> Uuid,
+        job_id -> Uuid,
+        worker_id -> Uuid,
+        status -> Text,
+        score -> Float4,
+        reasons -> Jsonb,
+        decline_reason -> Nullable<Text>,
+        planned_by_org_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        responded_at -> Nullable<Timestamptz>,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(offers -> jobs (job_id));
 diesel::joinable!(placement_reports -> placements (placement_id));
 diesel::joinable!(placement_separations -> placements (placement_id));
 diesel::joinable!(placements -> workers (worker_id));
@@ -335,6 +354,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     subsidy_blocked_claims,
     webhooks,
     webhook_deliveries,
+    offers,
 );
 
 /// Every table and its columns, in declaration order, for the schema test.
@@ -372,6 +392,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "erased_at",
             "created_at",
             "updated_at",
+            "seeking_while_employed",
         ],
     ),
     (
@@ -420,5 +441,22 @@ pub const TABLES: &[(&str, &[&str])] = &[
     (
         "audit_log",
         &["id", "at", "actor_org_id", "actor_key_id", "action", "entity", "entity_id", "detail", "request_id"],
+    ),
+    (
+        "offers",
+        &[
+            "id",
+            "job_id",
+            "worker_id",
+            "status",
+            "score",
+            "reasons",
+            "decline_reason",
+            "planned_by_org_id",
+            "created_at",
+            "sent_at",
+            "responded_at",
+            "expires_at",
+        ],
     ),
 ];

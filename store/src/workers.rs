@@ -49,6 +49,8 @@ pub struct WorkerView {
     pub willing_cross_province: bool,
     #[diesel(sql_type = Bool)]
     pub accepts_offers: bool,
+    #[diesel(sql_type = Bool)]
+    pub seeking_while_employed: bool,
     #[diesel(sql_type = Nullable<Int4>)]
     pub min_wage: Option<i32>,
     #[diesel(sql_type = Array<Text>)]
@@ -74,7 +76,7 @@ pub struct WorkerView {
 /// that decides status, labour and employed; filters on `ws.*` push down into it.
 const VIEW_SQL: &str = "SELECT w.id, w.id_number_masked, w.name, w.phone_masked, w.birth_date, w.gender, \
        h.code AS household_code, s.name AS resettlement_site, w.county_code, w.categories, w.skills, \
-       w.education, w.graduation_year, w.willing_cross_province, w.accepts_offers, w.min_wage, \
+       w.education, w.graduation_year, w.willing_cross_province, w.accepts_offers, w.seeking_while_employed, w.min_wage, \
        w.preferred_county_codes, w.erased_at, w.created_at, w.updated_at, \
        ws.status AS employment_status, ws.status_on, ws.is_labour, ws.is_employed \
   FROM worker_state($1) ws \
@@ -261,6 +263,7 @@ struct NewWorker {
     graduation_year: Option<i32>,
     willing_cross_province: bool,
     accepts_offers: bool,
+    seeking_while_employed: bool,
     min_wage: Option<i32>,
     preferred_county_codes: Vec<String>,
 }
@@ -286,6 +289,7 @@ fn sealed(vault: &Vault, id: Uuid, w: &ValidWorker, household_id: Uuid, site_id:
         graduation_year: w.graduation_year,
         willing_cross_province: w.willing_cross_province,
         accepts_offers: w.accepts_offers,
+        seeking_while_employed: w.seeking_while_employed,
         min_wage: w.min_wage,
         preferred_county_codes: w.preferred_county_codes.iter().map(|c| c.as_str().to_owned()).collect(),
     }
@@ -397,6 +401,7 @@ pub fn update(
                 workers::graduation_year.eq(new.graduation_year),
                 workers::willing_cross_province.eq(new.willing_cross_province),
                 workers::accepts_offers.eq(new.accepts_offers),
+                workers::seeking_while_employed.eq(new.seeking_while_employed),
                 workers::min_wage.eq(new.min_wage),
                 workers::preferred_county_codes.eq(new.preferred_county_codes),
                 workers::updated_at.eq(diesel::dsl::now),
@@ -739,6 +744,8 @@ struct Existing {
     willing_cross_province: bool,
     #[diesel(sql_type = Bool)]
     accepts_offers: bool,
+    #[diesel(sql_type = Bool)]
+    seeking_while_employed: bool,
     #[diesel(sql_type = Nullable<Int4>)]
     min_wage: Option<i32>,
     #[diesel(sql_type = Array<Text>)]
@@ -759,6 +766,7 @@ impl Existing {
             && self.graduation_year == n.graduation_year
             && self.willing_cross_province == n.willing_cross_province
             && self.accepts_offers == n.accepts_offers
+            && self.seeking_while_employed == n.seeking_while_employed
             && self.min_wage == n.min_wage
             && self.preferred_county_codes == n.preferred_county_codes
             && self.status.as_deref() == Some(w.employment_status.as_str())
@@ -829,7 +837,7 @@ pub fn import(
             let found: Vec<Existing> = diesel::sql_query(
                 "SELECT w.id, w.id_number_hash, w.county_code, w.name, w.phone_hash, h.code AS household_code, \
                         s.name AS site, w.categories, w.skills, w.education, w.graduation_year, \
-                        w.willing_cross_province, w.accepts_offers, w.min_wage, w.preferred_county_codes, ws.status \
+                        w.willing_cross_province, w.accepts_offers, w.seeking_while_employed, w.min_wage, w.preferred_county_codes, ws.status \
                    FROM workers w JOIN households h ON h.id = w.household_id \
                    LEFT JOIN resettlement_sites s ON s.id = w.site_id \
                    JOIN worker_state($2) ws ON ws.worker_id = w.id \
@@ -929,6 +937,7 @@ pub fn import(
                             workers::graduation_year.eq(n.graduation_year),
                             workers::willing_cross_province.eq(n.willing_cross_province),
                             workers::accepts_offers.eq(n.accepts_offers),
+                            workers::seeking_while_employed.eq(n.seeking_while_employed),
                             workers::min_wage.eq(n.min_wage),
                             workers::preferred_county_codes.eq(&n.preferred_county_codes),
                             workers::updated_at.eq(diesel::dsl::now),

@@ -320,11 +320,11 @@ async fn training_records() {
     assert_eq!(app.get_as(&xingyi, &path).send().await.unwrap().status(), 403);
 }
 
-const HEADER: &str = "身份证号,姓名,手机号,户编号,安置点,县级代码,人员类别,技能,文化程度,毕业年份,就业状态,愿意跨省务工,接收岗位推送,期望最低月薪,意向务工县";
+const HEADER: &str = "身份证号,姓名,手机号,户编号,安置点,县级代码,人员类别,技能,文化程度,毕业年份,就业状态,愿意跨省务工,接收岗位推送,在职仍求职,期望最低月薪,意向务工县";
 
 fn csv_row(idn: &str, household: &str, status: &str) -> String {
     format!(
-        "{idn},李四,139{},{household},碧海阳光新城,{ANLONG},搬迁劳动力、返乡劳动力,电焊、叉车,初中,,{status},是,是,4000,{XINGYI}",
+        "{idn},李四,139{},{household},碧海阳光新城,{ANLONG},搬迁劳动力、返乡劳动力,电焊、叉车,初中,,{status},是,是,否,4000,{XINGYI}",
         &idn[10..18].replace('X', "0")
     )
 }
@@ -449,7 +449,7 @@ async fn xlsx_template_import_and_masked_export() {
             }
         }
     }
-    ws.write_number(3, 13, 5000).unwrap(); // a number cell for 期望最低月薪
+    ws.write_number(3, 14, 5000).unwrap(); // a number cell for 期望最低月薪
     let bytes = book.save_to_buffer().unwrap();
     let res = upload(&app, &anlong, "", "ledger.xlsx", bytes).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());

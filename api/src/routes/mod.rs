@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod households;
 pub mod jobs;
+pub mod matching;
 pub mod orgs;
 pub mod placements;
 pub mod reference;
@@ -29,6 +30,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(jobs::get_job)
             .service(jobs::patch_job)
             .service(jobs::close_job)
+            .service(matching::candidates)
+            .service(matching::candidate)
+            .service(matching::plan_offers)
+            .service(matching::list_offers)
             // fixed paths before `/workers/{id}`
             .service(workers::export_ledger)
             .service(workers::import_template)
@@ -41,6 +46,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(workers::transfer_worker)
             .service(workers::add_training)
             .service(workers::list_trainings)
+            .service(matching::recommendations)
             .service(households::list_households)
             .service(households::get_household)
             .service(placements::create_placement)

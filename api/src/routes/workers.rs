@@ -47,6 +47,8 @@ pub struct WorkerOut {
     pub is_labour: bool,
     pub willing_cross_province: bool,
     pub accepts_offers: bool,
+    /// Employed but wants to hear of other jobs.
+    pub seeking_while_employed: bool,
     pub min_wage: Option<i32>,
     pub preferred_county_codes: Vec<String>,
     pub erased: bool,
@@ -76,6 +78,7 @@ impl WorkerOut {
             is_labour: v.is_labour,
             willing_cross_province: v.willing_cross_province,
             accepts_offers: v.accepts_offers,
+            seeking_while_employed: v.seeking_while_employed,
             min_wage: v.min_wage,
             preferred_county_codes: v.preferred_county_codes,
             erased: v.erased_at.is_some(),
@@ -396,6 +399,7 @@ pub async fn patch_worker(
                     employment_status: patch.employment_status.or(current.employment_status),
                     willing_cross_province: patch.willing_cross_province.or(Some(current.willing_cross_province)),
                     accepts_offers: patch.accepts_offers.or(Some(current.accepts_offers)),
+                    seeking_while_employed: patch.seeking_while_employed.or(Some(current.seeking_while_employed)),
                     min_wage: patch.min_wage.or(current.min_wage.map(i64::from)),
                     preferred_county_codes: patch.preferred_county_codes.or(Some(current.preferred_county_codes)),
                 };
@@ -629,6 +633,7 @@ pub async fn export_ledger(
                 status,
                 if w.willing_cross_province { "是" } else { "否" }.to_owned(),
                 if w.accepts_offers { "是" } else { "否" }.to_owned(),
+                if w.seeking_while_employed { "是" } else { "否" }.to_owned(),
                 w.min_wage.map(|m| m.to_string()).unwrap_or_default(),
                 w.preferred_county_codes.join("、"),
             ]
@@ -745,6 +750,7 @@ pub async fn import_ledger(
                     employment_status: get("employment_status"),
                     willing_cross_province: bool_of("willing_cross_province", &mut bad),
                     accepts_offers: bool_of("accepts_offers", &mut bad),
+                    seeking_while_employed: bool_of("seeking_while_employed", &mut bad),
                     min_wage: int_of("min_wage", &mut bad),
                     preferred_county_codes: get("preferred_county_codes").map(|s| sheets::split_list(&s)),
                 };

@@ -1,0 +1,139 @@
+//! The matcher inside the API process: the candidate store is loaded from
+//! PostgreSQL at start and kept current from the outbox (each process keeps
+//! its own cursor in memory: a restart loads everything again), so ranking
+//! never scans the workers table per request.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use domain::synonyms::Synonyms;
+use matcher::{CandidateStore, Weights};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, RwLock};
+use store::outbox::{self, Cursor};
+use store::{Pool, StoreError};
+use uuid::Uuid;
+
+/// The synonym dictionary shared with search (`seed/synonyms.txt`).
+pub const SYNONYMS: &str = include_str!("../../seed/synonyms.txt");
+
+pub struct Matcher {
+    pub store: RwLock<CandidateStore>,
+    pub weights: Weights,
+    pub synonyms: Synonyms,
+    pub place_names: HashMap<String, String>,
+    cursor: Mutex<Cursor>,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Matcher(..)")
+    }
+}
+
+fn today() -> chrono::NaiveDate {
+    domain::calendar::today_in_china(chrono::Utc::now())
+}
+
+impl Matcher {
+    /// Load every worker (blocking). Takes seconds for a million workers.
+    pub fn load(pool: &Pool) -> Result<Self, StoreError> {
+        let mut conn = pool.get()?;
+        let weights = Weights::shipped().map_err(|e| StoreError::Other(format!("matcher/weights.json: {e}")))?;
+        let cursor = outbox::horizon(&mut conn)?;
+        let started = std::time::Instant::now();
+        let snaps = store::matching::worker_snapshots(&mut conn, None, today())?;
+        let mut cs = CandidateStore::new();
+        let n = snaps.len();
+        for s in snaps {
+            cs.upsert(s);
+        }
+        tracing::info!(workers = n, ms = started.elapsed().as_millis() as u64, "candidate store loaded");
+        Ok(Self {
+            store: RwLock::new(cs),
+            weights,
+            synonyms: Synonyms::parse(SYNONYMS),
+            place_names: store::matching::place_names(&mut conn)?,
+            cursor: Mutex::new(cursor),
+        })
+    }
+
+    /// Apply what the outbox says changed since our cursor (blocking).
+    /// Returns the number of workers reloaded.
+    pub fn catch_up(&self, pool: &Pool) -> Result<usize, StoreError> {
+        let mut conn = pool.get()?;
+        let mut cursor = self.cursor.lock().map_err(|_| StoreError::Other("matcher cursor poisoned".into()))?;
+        let mut total = 0;
+        loop {
+            let rows = outbox::read_batch(&mut conn, *cursor, 2000)?;
+            let Some(last) = rows.last().map(|r| r.cursor()) else { break };
+            let ids: Vec<Uuid> = rows
+                .iter()
+                .filter(|r| {
+                    r.topic.starts_with("worker.") || r.topic.starts_with("placement.") || r.topic.starts_with("offer.")
+                })
+                .filter_map(|r| {
+                    r.payload.get("worker_id").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok())
+                })
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            if !ids.is_empty() {
+                let snaps = store::matching::worker_snapshots(&mut conn, Some(&ids), today())?;
+                let found: HashSet<Uuid> = snaps.iter().map(|s| s.id).collect();
+                let mut cs = self.store.write().map_err(|_| StoreError::Other("candidate store poisoned".into()))?;
+                for s in snaps {
+                    cs.upsert(s);
+                }
+                for id in ids.iter().filter(|i| !found.contains(i)) {
+                    cs.remove(*id);
+                }
+                total += ids.len();
+            }
+            *cursor = last;
+        }
+        Ok(total)
+    }
+
+    pub fn context(&self) -> matcher::Context<'_> {
+        matcher::Context {
+            weights: &self.weights,
+            synonyms: &self.synonyms,
+            today: today(),
+            place_names: &self.place_names,
+        }
+    }
+}
+
+/// The matcher, loaded on first use (or at start by `serve`), so that a
+/// process can start and answer `/readyz` while PostgreSQL is down.
+#[derive(Default)]
+pub struct MatcherCell(Mutex<Option<std::sync::Arc<Matcher>>>);
+
+impl MatcherCell {
+    pub fn get(&self, pool: &Pool) -> Result<std::sync::Arc<Matcher>, StoreError> {
+        let mut g = self.0.lock().map_err(|_| StoreError::Other("matcher cell poisoned".into()))?;
+        if let Some(m) = g.as_ref() {
+            return Ok(m.clone());
+        }
+        let m = std::sync::Arc::new(Matcher::load(pool)?);
+        *g = Some(m.clone());
+        Ok(m)
+    }
+}
+
+/// Catch up with the outbox, then run `f` over the matcher on the blocking pool.
+pub async fn with_matcher<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Matcher, &mut diesel::PgConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    let cell = state.matcher.clone();
+    let pool = state.pool.clone();
+    actix_web::web::block(move || {
+        let m = cell.get(&pool)?;
+        m.catch_up(&pool)?;
+        let mut conn = pool.get().map_err(StoreError::from)?;
+        f(&m, &mut conn)
+    })
+    .await?
+}

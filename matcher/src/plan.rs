@@ -1,0 +1,96 @@
+//! Offer planning across jobs: a greedy pass that serves zero-employment
+//! households first and never floods a worker (see README for why greedy).
+
+use crate::model::JobSnap;
+use crate::rank::{Context, Scored, top_candidates};
+use crate::store::CandidateStore;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// Offers a worker already has: open ones and those made in the last 7 days.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Load {
+    pub open: i64,
+    pub last_7_days: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub max_open: i64,
+    pub max_7_days: i64,
+}
+
+impl Caps {
+    pub fn allows(&self, l: Load) -> bool {
+        l.open < self.max_open && l.last_7_days < self.max_7_days
+    }
+}
+
+/// A job to plan for and how many offers it wants.
+pub struct Want<'a> {
+    pub job: &'a JobSnap,
+    pub offers: usize,
+}
+
+/// Plan offers for many jobs at once. `already` holds (job, worker) pairs that
+/// were offered before; `load` the workers' current offers.
+pub fn plan(
+    store: &CandidateStore,
+    ctx: &Context<'_>,
+    wants: &[Want<'_>],
+    already: &HashSet<(Uuid, Uuid)>,
+    load: &HashMap<Uuid, Load>,
+    caps: Caps,
+) -> Vec<Scored> {
+    // Candidates per job: a few more than wanted, so the caps can skip some.
+    let mut pool: Vec<(bool, Scored, Uuid)> = Vec::new();
+    for want in wants.iter().filter(|w| w.offers > 0 && w.job.open) {
+        let take = want.offers * 4 + 10;
+        for s in top_candidates(store, want.job, ctx, take) {
+            if already.contains(&(want.job.id, s.worker_id)) {
+                continue;
+            }
+            let household = store.get(s.worker_id).map(|w| w.household_id).unwrap_or_default();
+            let zero = store.zero_employment(household);
+            pool.push((zero, s, household));
+        }
+    }
+    // Zero-employment households first, then score; stable tie-breaks.
+    pool.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| b.1.score.partial_cmp(&a.1.score).unwrap_or(std::cmp::Ordering::Equal))
+            .then_with(|| a.1.job_id.cmp(&b.1.job_id))
+            .then_with(|| a.1.worker_id.cmp(&b.1.worker_id))
+    });
+    let mut wanted: HashMap<Uuid, usize> = wants.iter().map(|w| (w.job.id, w.offers)).collect();
+    let mut load = load.clone();
+    let mut covered: HashSet<Uuid> = HashSet::new();
+    let mut out = Vec::new();
+    // Two rounds: first one offer per zero-employment household, then the rest.
+    for round in 0..2 {
+        for (zero, s, household) in &pool {
+            if round == 0 && (!*zero || covered.contains(household)) {
+                continue;
+            }
+            if out.iter().any(|o: &Scored| o.job_id == s.job_id && o.worker_id == s.worker_id) {
+                continue;
+            }
+            let left = wanted.get(&s.job_id).copied().unwrap_or(0);
+            if left == 0 {
+                continue;
+            }
+            let l = load.entry(s.worker_id).or_default();
+            if !caps.allows(*l) {
+                continue;
+            }
+            l.open += 1;
+            l.last_7_days += 1;
+            wanted.insert(s.job_id, left - 1);
+            if *zero {
+                covered.insert(*household);
+            }
+            out.push(s.clone());
+        }
+    }
+    out
+}

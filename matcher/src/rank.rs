@@ -1,0 +1,451 @@
+//! Scoring a worker for a job, with reasons whose points add up to the score.
+//!
+//! The fast path (`explain = false`) allocates nothing per worker; reasons
+//! with their Chinese texts are only written for the pairs that are shown.
+
+use crate::model::{JobSnap, WorkerSnap};
+use crate::store::CandidateStore;
+use crate::weights::Weights;
+use chrono::{Datelike, NaiveDate};
+use domain::synonyms::{Kinship, Synonyms};
+use domain::worker::{Category, EmploymentStatus};
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+use uuid::Uuid;
+
+/// One line of an explanation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    /// skills, occupation, training, location, wage, priority, retention or fatigue
+    pub factor: &'static str,
+    pub points: f64,
+    pub text: String,
+    /// Shown to a job's poster: only reasons about fit for the job, never
+    /// categories, household or poverty status.
+    #[serde(skip)]
+    pub job_fit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scored {
+    pub worker_id: Uuid,
+    pub job_id: Uuid,
+    pub score: f64,
+    pub reasons: Vec<Reason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "eligible", rename_all = "snake_case")]
+pub enum Verdict {
+    Eligible(Scored),
+    /// Why the worker is filtered out of this job (Chinese texts).
+    Filtered {
+        reasons: Vec<String>,
+    },
+}
+
+/// Everything ranking needs besides the worker and the job.
+pub struct Context<'a> {
+    pub weights: &'a Weights,
+    pub synonyms: &'a Synonyms,
+    pub today: NaiveDate,
+    /// Division code → name, for texts.
+    pub place_names: &'a HashMap<String, String>,
+}
+
+/// The job's skills and every word related to them, prepared once per job.
+/// Worker skills are normalised (trimmed, lowercase) when snapshots are
+/// loaded, so matching a word is one hash look-up with no allocation.
+pub struct JobTerms {
+    /// word → (kinship, the job names this very word)
+    words: HashMap<String, (Kinship, bool)>,
+}
+
+impl JobTerms {
+    pub fn new(job: &JobSnap, syn: &Synonyms) -> Self {
+        let mut words: HashMap<String, (Kinship, bool)> = HashMap::new();
+        let mut add = |w: String, k: Kinship, exact: bool| {
+            let e = words.entry(w).or_insert((k, exact));
+            e.0 = e.0.max(k);
+            e.1 |= exact;
+        };
+        for s in &job.skills {
+            let n = normalize(s);
+            for (w, k) in syn.of(&n) {
+                add(w.clone(), *k, false);
+            }
+            add(n, Kinship::Equivalent, true);
+        }
+        // The occupation's name also describes the skill wanted.
+        for s in job.occupation_name.iter() {
+            let n = normalize(s);
+            for (w, _) in syn.of(&n) {
+                add(w.clone(), Kinship::Related, false);
+            }
+            add(n, Kinship::Related, false);
+        }
+        Self { words }
+    }
+
+    fn matches(&self, word: &str) -> Option<(Kinship, bool)> {
+        self.words.get(word).copied()
+    }
+}
+
+/// How worker and training skills are stored in snapshots.
+pub fn normalize(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+/// How near two occupation codes are: 3 same 细类, 2 same 小类, 1 same 中类.
+fn nearness(a: &str, b: &str) -> u8 {
+    if a == b && a.len() == 10 {
+        3
+    } else if a.len() >= 7 && b.len() >= 7 && a[..7] == b[..7] {
+        2
+    } else if a.len() >= 4 && b.len() >= 4 && a[..4] == b[..4] {
+        1
+    } else {
+        0
+    }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "order" => "订单培训",
+        "position" => "定岗培训",
+        "on_the_job" => "岗位技能提升培训",
+        "apprenticeship" => "学徒制培训",
+        "entrepreneurship" => "创业培训",
+        _ => "培训",
+    }
+}
+
+fn age_on(birth: NaiveDate, on: NaiveDate) -> i32 {
+    domain::id_number::age_on(birth, on)
+}
+
+struct Acc<'r> {
+    explain: bool,
+    total: f64,
+    reasons: &'r mut Vec<Reason>,
+}
+
+impl Acc<'_> {
+    fn add(&mut self, factor: &'static str, points: f64, job_fit: bool, text: impl FnOnce() -> String) {
+        let p = round1(points);
+        if p == 0.0 {
+            return;
+        }
+        self.total += p;
+        if self.explain {
+            self.reasons.push(Reason { factor, points: p, text: text(), job_fit });
+        }
+    }
+}
+
+/// Why a worker cannot be offered this job, if anything.
+pub fn filters(job: &JobSnap, w: &WorkerSnap, ctx: &Context<'_>, explain: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut no = |t: &dyn Fn() -> String| {
+        out.push(if explain { t() } else { String::new() });
+    };
+    match w.status {
+        Some(EmploymentStatus::UnableToWork) => no(&|| "无劳动能力".into()),
+        Some(EmploymentStatus::Student) => no(&|| "在校学生".into()),
+        None => no(&|| "台账中没有就业状态".into()),
+        _ => {}
+    }
+    if !w.accepts_offers {
+        no(&|| "已退订岗位推送".into());
+    }
+    let available = w.status == Some(EmploymentStatus::Unemployed)
+        || w.has(Category::Returning)
+        || (w.is_employed && w.seeking_while_employed);
+    if !available && !matches!(w.status, Some(EmploymentStatus::UnableToWork | EmploymentStatus::Student) | None) {
+        no(&|| "已就业，未表示愿意换工作".into());
+    }
+    match w.birth_date {
+        None => no(&|| "缺少出生日期".into()),
+        Some(b) => {
+            let age = age_on(b, ctx.today);
+            if let Some(min) = job.requirements.min_age
+                && age < min
+            {
+                no(&|| format!("年龄{age}岁，岗位要求{min}岁以上"));
+            }
+            if let Some(max) = job.requirements.max_age
+                && age > max
+            {
+                no(&|| format!("年龄{age}岁，岗位要求{max}岁以下"));
+            }
+        }
+    }
+    for cert in &job.requirements.certificates {
+        let c = cert.to_lowercase();
+        let held =
+            w.trainings.iter().filter_map(|t| t.certificate.as_deref()).chain(w.skills.iter().map(String::as_str)).any(
+                |h| {
+                    let h = h.to_lowercase();
+                    h.contains(&c) || c.contains(&h)
+                },
+            );
+        if !held {
+            no(&|| format!("缺少岗位要求的证书：{cert}"));
+        }
+    }
+    if job.cross_province() && !w.willing_cross_province {
+        no(&|| "不愿意跨省务工".into());
+    }
+    if let Some(min) = w.min_wage
+        && job.wage_max < min
+    {
+        no(&|| format!("岗位最高月薪{}元，低于期望{min}元", job.wage_max));
+    }
+    if w.placed_jobs.contains(&job.id) {
+        no(&|| "已在该岗位就业".into());
+    }
+    out
+}
+
+/// Score an eligible worker; returns the total (sum of the rounded points).
+pub fn score(
+    job: &JobSnap,
+    terms: &JobTerms,
+    w: &WorkerSnap,
+    zero_employment: bool,
+    ctx: &Context<'_>,
+    explain: bool,
+    reasons: &mut Vec<Reason>,
+) -> f64 {
+    let wt = ctx.weights;
+    let mut acc = Acc { explain, total: 0.0, reasons };
+    // Skills (the worker's own and those learnt in training).
+    let mut skill_points = 0.0;
+    let mut matched: Vec<(&str, Kinship, bool)> = Vec::new();
+    for s in w.skills.iter().chain(w.trainings.iter().flat_map(|t| t.skills.iter())) {
+        if let Some((k, exact)) = terms.matches(s) {
+            if matched.iter().any(|(m, ..)| *m == s.as_str()) {
+                continue;
+            }
+            skill_points += if exact {
+                wt.skill_exact
+            } else if k == Kinship::Equivalent {
+                wt.skill_equivalent
+            } else {
+                wt.skill_related
+            };
+            matched.push((s.as_str(), k, exact));
+        }
+    }
+    if skill_points > 0.0 {
+        acc.add("skills", skill_points.min(wt.skill_max), true, || {
+            let parts: Vec<String> = matched
+                .iter()
+                .map(|(s, k, exact)| {
+                    if *exact {
+                        (*s).to_owned()
+                    } else if *k == Kinship::Equivalent {
+                        format!("{s}（同类技能）")
+                    } else {
+                        format!("{s}（相近技能）")
+                    }
+                })
+                .collect();
+            format!("技能匹配：{}", parts.join("、"))
+        });
+    }
+    // Occupation, through training records.
+    if let Some(code) = &job.occupation_code {
+        let best = w
+            .trainings
+            .iter()
+            .filter_map(|t| t.occupation_code.as_deref())
+            .map(|c| nearness(code, c))
+            .max()
+            .unwrap_or(0);
+        let (points, what) = match best {
+            3 => (wt.occupation_same, "相同职业"),
+            2 => (wt.occupation_same_minor, "同一职业小类"),
+            1 => (wt.occupation_same_middle, "同一职业中类"),
+            _ => (0.0, ""),
+        };
+        let name = job.occupation_name.clone().unwrap_or_else(|| code.clone());
+        acc.add("occupation", points, true, || format!("培训职业与岗位{what}：{name}"));
+    }
+    // Training records relevant to the job.
+    let mut training_points = 0.0;
+    let mut best_text: Option<String> = None;
+    for t in &w.trainings {
+        let near = match (&job.occupation_code, &t.occupation_code) {
+            (Some(a), Some(b)) => nearness(a, b) >= 2,
+            _ => false,
+        };
+        let shares = t.skills.iter().any(|s| terms.matches(s).is_some());
+        if !(near || shares) {
+            continue;
+        }
+        let mut p = wt.training_relevant;
+        if t.certificate.is_some() {
+            p += wt.training_certificate;
+        }
+        if (ctx.today - t.completed_on).num_days() <= wt.training_recent_years * 366 {
+            p += wt.training_recent;
+        }
+        training_points += p;
+        if explain && best_text.is_none() {
+            let year = t.completed_on.year();
+            best_text = Some(match &t.certificate {
+                Some(c) => format!("持有{c}（{year}年{}）", kind_label(&t.kind)),
+                None => format!("参加{}（{year}年{}）", t.course, kind_label(&t.kind)),
+            });
+        }
+    }
+    acc.add("training", training_points.min(wt.training_max), true, || best_text.unwrap_or_default());
+    // Location.
+    let name = |c: &str| ctx.place_names.get(c).cloned().unwrap_or_else(|| c.to_owned());
+    if job.county_code == w.county_code {
+        acc.add("location", wt.location_same_county, true, || format!("本县就业：{}", name(&job.county_code)));
+    } else if job.county_code.get(..4) == w.county_code.get(..4) {
+        acc.add("location", wt.location_same_prefecture, true, || {
+            format!("本市（州）就业：{}", name(&job.county_code))
+        });
+    } else if !job.cross_province() {
+        acc.add("location", wt.location_in_guizhou, true, || format!("省内就业：{}", name(&job.county_code)));
+    } else if w.willing_cross_province {
+        acc.add("location", wt.location_cross_province_willing, true, || "愿意跨省务工".into());
+    }
+    if w.preferred_county_codes.contains(&job.county_code) {
+        acc.add("location", wt.location_preferred_county, true, || format!("意向务工地：{}", name(&job.county_code)));
+    }
+    // Wage against the worker's minimum.
+    if let Some(min) = w.min_wage
+        && job.wage_max >= min
+    {
+        let above = f64::from(job.wage_max - min) / 500.0 * wt.wage_per_500_above_minimum;
+        acc.add("wage", wt.wage_meets_minimum + above.min(wt.wage_max_bonus), true, || {
+            format!("期望月薪{min}元，岗位{}–{}元", job.wage_min, job.wage_max)
+        });
+    }
+    // Priority the policy gives.
+    if zero_employment {
+        acc.add("priority", wt.priority_zero_employment_household, false, || "零就业家庭优先".into());
+    }
+    if w.has(Category::Monitored) {
+        acc.add("priority", wt.priority_monitored, false, || "监测帮扶对象优先".into());
+    }
+    if w.has(Category::Hardship) {
+        acc.add("priority", wt.priority_hardship, false, || "特殊困难群体优先".into());
+    }
+    if w.has(Category::Returning) {
+        acc.add("priority", wt.priority_returning, false, || "返乡劳动力优先".into());
+    }
+    // Past retention.
+    if !w.past_stays_months.is_empty() {
+        let avg = f64::from(w.past_stays_months.iter().sum::<u32>()) / w.past_stays_months.len() as f64;
+        acc.add("retention", (avg * wt.retention_per_month).min(wt.retention_max), true, || {
+            format!("以往岗位平均稳定就业{:.0}个月", avg)
+        });
+    }
+    // Fatigue: similar offers declined recently.
+    let similar = w
+        .declines
+        .iter()
+        .filter(|d| (ctx.today - d.on).num_days() <= wt.fatigue_window_days)
+        .filter(|d| {
+            matches!((&job.occupation_code, &d.occupation_code), (Some(a), Some(b)) if nearness(a, b) >= 2)
+                || d.skills.iter().any(|s| terms.matches(s).is_some())
+        })
+        .count();
+    if similar > 0 {
+        acc.add("fatigue", wt.fatigue_per_similar_decline * similar as f64, false, || {
+            format!("近{}天婉拒{}个同类岗位", wt.fatigue_window_days, similar)
+        });
+    }
+    round1(acc.total)
+}
+
+/// The verdict for one pair, explained.
+pub fn explain(job: &JobSnap, w: &WorkerSnap, zero_employment: bool, ctx: &Context<'_>) -> Verdict {
+    let f = filters(job, w, ctx, true);
+    if !f.is_empty() {
+        return Verdict::Filtered { reasons: f };
+    }
+    let terms = JobTerms::new(job, ctx.synonyms);
+    let mut reasons = Vec::new();
+    let score = score(job, &terms, w, zero_employment, ctx, true, &mut reasons);
+    Verdict::Eligible(Scored { worker_id: w.id, job_id: job.id, score, reasons })
+}
+
+#[derive(PartialEq)]
+struct Ranked(f64, Uuid);
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    /// "Greater" is better: higher score, then smaller id (a stable tie-break).
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.partial_cmp(&other.0).unwrap_or(Ordering::Equal).then_with(|| other.1.cmp(&self.1))
+    }
+}
+
+/// The best `limit` eligible workers for a job, explained, best first.
+pub fn top_candidates(store: &CandidateStore, job: &JobSnap, ctx: &Context<'_>, limit: usize) -> Vec<Scored> {
+    let terms = JobTerms::new(job, ctx.synonyms);
+    let mut heap: BinaryHeap<std::cmp::Reverse<Ranked>> = BinaryHeap::with_capacity(limit + 1);
+    let mut scratch = Vec::new();
+    for w in store.iter() {
+        if !filters(job, w, ctx, false).is_empty() {
+            continue;
+        }
+        let s = score(job, &terms, w, store.zero_employment(w.household_id), ctx, false, &mut scratch);
+        let r = Ranked(s, w.id);
+        if heap.len() < limit {
+            heap.push(std::cmp::Reverse(r));
+        } else if heap.peek().is_some_and(|worst| r > worst.0) {
+            heap.pop();
+            heap.push(std::cmp::Reverse(r));
+        }
+    }
+    let mut best: Vec<Ranked> = heap.into_iter().map(|r| r.0).collect();
+    best.sort_by(|a, b| b.cmp(a));
+    best.into_iter()
+        .filter_map(|Ranked(_, id)| store.get(id))
+        .filter_map(|w| match explain(job, w, store.zero_employment(w.household_id), ctx) {
+            Verdict::Eligible(s) => Some(s),
+            Verdict::Filtered { .. } => None,
+        })
+        .collect()
+}
+
+/// The best `limit` jobs for a worker, explained, best first.
+pub fn recommend(
+    jobs: &[JobSnap],
+    w: &WorkerSnap,
+    zero_employment: bool,
+    ctx: &Context<'_>,
+    limit: usize,
+) -> Vec<Scored> {
+    let mut out: Vec<Scored> = jobs
+        .iter()
+        .filter(|j| j.open)
+        .filter_map(|j| match explain(j, w, zero_employment, ctx) {
+            Verdict::Eligible(s) => Some(s),
+            Verdict::Filtered { .. } => None,
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(Ordering::Equal).then_with(|| a.job_id.cmp(&b.job_id)));
+    out.truncate(limit);
+    out
+}

@@ -1,0 +1,2 @@
+DROP TABLE offers;
+ALTER TABLE workers DROP COLUMN seeking_while_employed;
