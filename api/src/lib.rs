@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod indexing;
 pub mod matching;
 pub mod openapi;
 pub mod ops;

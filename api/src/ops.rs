@@ -38,8 +38,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if redis.is_err() {
         down.push("redis");
     }
+    let (indexer, pool) = (state.search.clone(), state.pool.clone());
+    let lag = web::block(move || indexer.lag(&pool).ok()).await.ok().flatten();
     let body = json!({
         "status": if down.is_empty() { "ready" } else { "unavailable" },
+        "search_index": {"lag": lag, "docs": state.search.index.num_docs()},
         "down": down,
         "postgresql": describe(&pg),
         "redis": describe(&redis),

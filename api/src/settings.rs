@@ -27,6 +27,24 @@ pub struct Settings {
     pub background: bool,
     /// How often the daily milestone scan runs (None: never).
     pub scan_interval: Option<std::time::Duration>,
+    /// This process's copy of the search index.
+    pub index_dir: std::path::PathBuf,
+    /// The workers' Telegram bot (#6): its token (`TELOXIDE_TOKEN`; none: the bot is disabled).
+    pub telegram_token: Option<BotToken>,
+    /// Bot API base URL (`QIANLINK_TELEGRAM_API_URL`; none: api.telegram.org).
+    pub telegram_api_url: Option<String>,
+    /// Bot messages per second overall, shared by all processes (`QIANLINK_BOT_RATE`).
+    pub bot_rate: u32,
+}
+
+/// A bot token: never printed, not even by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BotToken(pub String);
+
+impl std::fmt::Debug for BotToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BotToken(***)")
+    }
 }
 
 impl Settings {
@@ -44,6 +62,10 @@ impl Settings {
             rate_limit_per_second: 100,
             background: false,
             scan_interval: None,
+            index_dir: ".local/index".into(),
+            telegram_token: None,
+            telegram_api_url: None,
+            bot_rate: 25,
         }
     }
 }

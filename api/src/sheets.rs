@@ -255,3 +255,74 @@ pub fn parse_bool(s: &str) -> Option<bool> {
         _ => None,
     }
 }
+
+/// Every sheet of an .xlsx upload by name (first row = headers).
+pub fn read_sheets(bytes: &[u8]) -> Result<HashMap<String, Table>, ApiError> {
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Err(bad_file("The file is not an .xlsx workbook."));
+    }
+    let mut wb: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e| bad_file(format!("The workbook could not be read: {e}")))?;
+    let mut out = HashMap::new();
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).map_err(|e| bad_file(format!("Sheet {name} could not be read: {e}")))?;
+        let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
+        let mut rows = range.rows();
+        let headers: Vec<String> = rows.next().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default();
+        let mut data = Vec::new();
+        for (i, r) in rows.enumerate() {
+            let cells: Vec<String> = r.iter().map(cell_text).collect();
+            if cells.iter().all(String::is_empty) {
+                continue;
+            }
+            if data.len() >= MAX_ROWS {
+                return Err(ApiError::with_message(
+                    ErrorCode::PayloadTooLarge,
+                    format!("At most {MAX_ROWS} rows per sheet."),
+                ));
+            }
+            data.push((start_row + i + 2, cells));
+        }
+        out.insert(name, Table { headers, rows: data });
+    }
+    Ok(out)
+}
+
+/// A cell of a written table: text or a number.
+#[derive(Debug, Clone)]
+pub enum Cell {
+    T(String),
+    N(f64),
+}
+
+/// A sheet: name, headers, rows.
+pub type Sheet<'a> = (&'a str, Vec<&'a str>, Vec<Vec<Cell>>);
+
+/// A workbook of several sheets.
+pub fn write_sheets(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, ApiError> {
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    for (name, headers, rows) in sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(*name).map_err(xlsx_err)?;
+        for (c, h) in headers.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *h, &bold).map_err(xlsx_err)?;
+            ws.set_column_width(c as u16, 16).map_err(xlsx_err)?;
+        }
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                match v {
+                    Cell::N(n) => {
+                        ws.write_number((r + 1) as u32, c as u16, *n).map_err(xlsx_err)?;
+                    }
+                    Cell::T(t) if t.is_empty() => {}
+                    Cell::T(t) => {
+                        ws.write_string((r + 1) as u32, c as u16, safe_cell(t)).map_err(xlsx_err)?;
+                    }
+                }
+            }
+        }
+        ws.set_freeze_panes(1, 0).map_err(xlsx_err)?;
+    }
+    wb.save_to_buffer().map_err(xlsx_err)
+}

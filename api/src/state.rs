@@ -18,6 +18,7 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     pub limiter: Arc<RateLimiter>,
     pub matcher: Arc<crate::matching::MatcherCell>,
+    pub search: Arc<crate::indexing::Indexer>,
 }
 
 impl AppState {
@@ -25,6 +26,7 @@ impl AppState {
         let pool = store::pool(&settings.database_url, settings.db_pool_size)?;
         let redis = Arc::new(RedisHandle::new(&settings.redis_url, &settings.redis_prefix));
         let limiter = Arc::new(RateLimiter::new(redis.clone(), settings.rate_limit_per_second));
+        let search = Arc::new(crate::indexing::Indexer::open(&settings.index_dir)?);
         Ok(Self {
             pool,
             redis,
@@ -33,6 +35,7 @@ impl AppState {
             keys: Arc::new(KeyCache::default()),
             limiter,
             matcher: Arc::new(crate::matching::MatcherCell::default()),
+            search,
         })
     }
 

@@ -114,6 +114,18 @@ pub async fn deliver_once(state: &AppState, client: &reqwest::Client) -> Result<
 
 /// Start the background loops (serve does; tests drive the steps themselves).
 pub fn spawn(state: AppState) {
+    // This process's search index follows the outbox.
+    let index_state = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let s = index_state.clone();
+            let r = tokio::task::spawn_blocking(move || s.search.catch_up(&s.pool)).await;
+            if let Ok(Err(e)) = r {
+                tracing::warn!(error = %e, "search index catch-up failed");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
     // The matcher: load the candidate store now, then follow the outbox.
     let matcher_state = state.clone();
     tokio::spawn(async move {

@@ -1,3 +1,17 @@
-//! The workers' Telegram bot (teloxide): a channel-neutral conversation core
-//! and a Telegram adapter behind a durable, rate-limited dispatcher.
-//! Built by issue #6; this crate holds its place in the workspace layout.
+//! The workers' Telegram bot (#6).
+//!
+//! * [`core`]: the conversation, channel-neutral and pure — dialogue states,
+//!   inputs, replies with buttons, effects. A WeChat or SMS adapter reuses it
+//!   unchanged.
+//! * [`service`]: runs the core for one channel against PostgreSQL (through
+//!   `store`) and Redis (dialogue state).
+//! * [`dispatch`]: the durable, rate-limited sender of offers and check-ins
+//!   (`bot_queue`), one process at a time.
+//! * [`telegram`]: the teloxide adapter: `handler_tree()`, the transport, `start()`.
+//! * [`shared`]: what lives in Redis (dialogue states, shared rates).
+
+pub mod core;
+pub mod dispatch;
+pub mod service;
+pub mod shared;
+pub mod telegram;

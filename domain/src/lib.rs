@@ -3,6 +3,7 @@
 //! enums, calendar arithmetic and validation reports.
 
 pub mod calendar;
+pub mod demand;
 pub mod discrimination;
 pub mod division;
 pub mod employment;

@@ -35,6 +35,16 @@ enum Command {
     Scan(ScanArgs),
     /// Plan offers across all open jobs at once: zero-employment households first, within each worker's caps.
     PlanOffers(PlanArgs),
+    /// Rebuild the search index from PostgreSQL.
+    Reindex(ReindexArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReindexArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[arg(long, env = "QIANLINK_INDEX_DIR", default_value = ".local/index")]
+    index_dir: std::path::PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +124,18 @@ struct ServeArgs {
     /// Requests per second allowed per API key (shared through Redis).
     #[arg(long, env = "QIANLINK_RATE_LIMIT", default_value_t = 100)]
     rate_limit: u32,
+    /// This process's search index (each API process keeps its own copy).
+    #[arg(long, env = "QIANLINK_INDEX_DIR", default_value = ".local/index")]
+    index_dir: std::path::PathBuf,
+    /// Telegram bot token; without it the bot is disabled.
+    #[arg(long, env = "TELOXIDE_TOKEN", hide_env_values = true)]
+    telegram_token: Option<String>,
+    /// Telegram Bot API base URL (a local fake server for tests and local runs).
+    #[arg(long, env = "QIANLINK_TELEGRAM_API_URL")]
+    telegram_api_url: Option<String>,
+    /// Bot messages per second overall, shared by all processes through Redis.
+    #[arg(long, env = "QIANLINK_BOT_RATE", default_value_t = 25)]
+    bot_rate: u32,
 }
 
 #[derive(Args, Debug)]
@@ -164,6 +186,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::PlanOffers(args) => plan_offers(args),
+        Command::Reindex(args) => {
+            connect(&args.db.database_url)?;
+            let pool = store::pool(&args.db.database_url, 2).map_err(|e| anyhow!("{e}"))?;
+            let indexer = api::indexing::Indexer::open(&args.index_dir).map_err(|e| anyhow!("{e}"))?;
+            let total = {
+                use diesel::RunQueryDsl;
+                let mut conn = pool.get().map_err(|e| anyhow!("{e}"))?;
+                #[derive(diesel::QueryableByName)]
+                struct N {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    n: i64,
+                }
+                diesel::sql_query("SELECT count(*) AS n FROM jobs").get_result::<N>(&mut conn).map(|r| r.n).unwrap_or(0)
+            };
+            let started = std::time::Instant::now();
+            let n = indexer
+                .rebuild(&pool, &|done| {
+                    let pct = if total > 0 { done as f64 * 100.0 / total as f64 } else { 100.0 };
+                    let bar = "#".repeat((pct / 5.0) as usize);
+                    eprint!("\rreindexing [{bar:<20}] {done}/{total} jobs ({pct:.0}%)");
+                })
+                .map_err(|e| anyhow!("{e}"))?;
+            eprintln!();
+            println!("{n} jobs indexed into {} in {:.1} s", args.index_dir.display(), started.elapsed().as_secs_f64());
+            Ok(())
+        }
         Command::GenKey => {
             println!("{}", Vault::generate_hex());
             Ok(())
@@ -277,8 +325,36 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
     };
     s.rate_limit_per_second = args.rate_limit;
     s.background = true;
+    s.index_dir = args.index_dir.clone();
     s.scan_interval = Some(std::time::Duration::from_secs(24 * 3600));
+    if args.bot_rate == 0 {
+        bail!("QIANLINK_BOT_RATE must be at least 1 message per second");
+    }
+    s.telegram_token = args.telegram_token.clone().filter(|t| !t.trim().is_empty()).map(api::settings::BotToken);
+    if let Some(url) = &args.telegram_api_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        bail!("QIANLINK_TELEGRAM_API_URL must be an http:// or https:// URL");
+    }
+    s.telegram_api_url = args.telegram_api_url.clone();
+    s.bot_rate = args.bot_rate;
     Ok(s)
+}
+
+/// Start the Telegram bot (long polling and the dispatcher) when a token is set.
+async fn start_bot(state: &api::state::AppState) -> anyhow::Result<Option<bot::telegram::BotHandle>> {
+    let Some(token) = state.settings.telegram_token.clone() else {
+        tracing::warn!("TELOXIDE_TOKEN is not set: the Telegram bot is disabled");
+        return Ok(None);
+    };
+    let cfg = bot::telegram::TelegramConfig {
+        token: token.0,
+        api_url: state.settings.telegram_api_url.clone(),
+        dispatch: bot::dispatch::DispatchConfig { rate: state.settings.bot_rate, ..Default::default() },
+    };
+    let handle = bot::telegram::start(state.clone(), cfg).await?;
+    tracing::info!(username = ?handle.username, rate = state.settings.bot_rate, "Telegram bot started");
+    Ok(Some(handle))
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -294,6 +370,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::warn!("{e}; serving without Redis until it answers");
         }
         let app = api::Application::build(settings).await?;
+        let _bot = start_bot(app.state()).await?;
         tracing::info!(port = app.port(), "serving");
         println!(
             "Qianlink is serving on http://{}:{}  (health: /healthz, readiness: /readyz, metrics: /metrics)",

@@ -207,3 +207,8 @@ pub fn list(
     }
     Ok(q.order(jobs::id.desc()).limit(limit).load::<ViewTuple>(conn)?.into_iter().map(from_tuple).collect())
 }
+
+/// Several jobs by id, in no particular order.
+pub fn get_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<JobView>, StoreError> {
+    Ok(view_query!().filter(jobs::id.eq_any(ids)).load::<ViewTuple>(conn)?.into_iter().map(from_tuple).collect())
+}

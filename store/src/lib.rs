@@ -3,6 +3,8 @@
 //! reference data, the transactional outbox, and one module per aggregate.
 
 pub mod audit;
+pub mod bot;
+pub mod demand;
 pub mod error;
 pub mod jobs;
 pub mod matching;
@@ -12,6 +14,7 @@ pub mod outbox;
 pub mod placements;
 pub mod reference;
 pub mod schema;
+pub mod search;
 pub mod subsidies;
 pub mod vault;
 pub mod webhooks;

@@ -30,6 +30,7 @@ fn run_locked(conn: &mut PgConnection) -> Result<Vec<String>, StoreError> {
         .collect();
     reference::load(conn)?;
     crate::subsidies::seed_rules(conn)?;
+    crate::demand::seed_pairings(conn)?;
     Ok(applied)
 }
 

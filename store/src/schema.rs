@@ -320,6 +320,110 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pairings (guangdong_code, guizhou_code) {
+        guangdong_code -> Text,
+        guizhou_code -> Text,
+        level -> Text,
+    }
+}
+
+diesel::table! {
+    coop_teams (org_id) {
+        org_id -> Uuid,
+        guangdong_city_code -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    coop_team_extra_pairs (org_id, guizhou_code) {
+        org_id -> Uuid,
+        guizhou_code -> Text,
+    }
+}
+
+diesel::table! {
+    demand_lists (id) {
+        id -> Uuid,
+        team_org_id -> Uuid,
+        year -> Int4,
+        state -> Text,
+        version -> Int4,
+        submitted_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    demand_items (list_id, ref_) {
+        list_id -> Uuid,
+        #[sql_name = "ref"]
+        ref_ -> Text,
+        kind -> Text,
+        data -> Jsonb,
+        job_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    demand_list_versions (list_id, version) {
+        list_id -> Uuid,
+        version -> Int4,
+        state -> Text,
+        action -> Text,
+        items -> Jsonb,
+        reason -> Nullable<Text>,
+        changed_by_org_id -> Nullable<Uuid>,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bot_chats (channel, chat_id) {
+        channel -> Text,
+        chat_id -> Text,
+        worker_id -> Uuid,
+        bound_by -> Text,
+        bound_at -> Timestamptz,
+        stopped_at -> Nullable<Timestamptz>,
+        unreachable_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    bot_binding_codes (code_hash) {
+        code_hash -> Bytea,
+        worker_id -> Uuid,
+        created_by_org_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    bot_queue (id) {
+        id -> Int8,
+        worker_id -> Uuid,
+        kind -> Text,
+        offer_id -> Nullable<Uuid>,
+        placement_id -> Nullable<Uuid>,
+        period -> Nullable<Date>,
+        state -> Text,
+        attempts -> Int4,
+        not_before -> Timestamptz,
+        maybe_sent -> Bool,
+        channel -> Nullable<Text>,
+        chat_id -> Nullable<Text>,
+        message_id -> Nullable<Int8>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(offers -> jobs (job_id));
 diesel::joinable!(placement_reports -> placements (placement_id));
 diesel::joinable!(placement_separations -> placements (placement_id));
@@ -355,6 +459,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     offers,
+    pairings,
+    coop_teams,
+    coop_team_extra_pairs,
+    demand_lists,
+    demand_items,
+    demand_list_versions,
+    bot_chats,
+    bot_binding_codes,
+    bot_queue,
 );
 
 /// Every table and its columns, in declaration order, for the schema test.
@@ -457,6 +570,38 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "sent_at",
             "responded_at",
             "expires_at",
+        ],
+    ),
+    ("pairings", &["guangdong_code", "guizhou_code", "level"]),
+    ("coop_teams", &["org_id", "guangdong_city_code", "updated_at"]),
+    ("coop_team_extra_pairs", &["org_id", "guizhou_code"]),
+    ("demand_lists", &["id", "team_org_id", "year", "state", "version", "submitted_at", "created_at", "updated_at"]),
+    ("demand_items", &["list_id", "ref", "kind", "data", "job_id"]),
+    (
+        "demand_list_versions",
+        &["list_id", "version", "state", "action", "items", "reason", "changed_by_org_id", "changed_at"],
+    ),
+    ("bot_chats", &["channel", "chat_id", "worker_id", "bound_by", "bound_at", "stopped_at", "unreachable_at"]),
+    ("bot_binding_codes", &["code_hash", "worker_id", "created_by_org_id", "created_at", "expires_at", "used_at"]),
+    (
+        "bot_queue",
+        &[
+            "id",
+            "worker_id",
+            "kind",
+            "offer_id",
+            "placement_id",
+            "period",
+            "state",
+            "attempts",
+            "not_before",
+            "maybe_sent",
+            "channel",
+            "chat_id",
+            "message_id",
+            "last_error",
+            "created_at",
+            "sent_at",
         ],
     ),
 ];

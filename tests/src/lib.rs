@@ -7,6 +7,8 @@
 //!   database and a Redis key prefix of its own, with an admin key ready.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod fake_telegram;
+
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use sha2::{Digest, Sha256};
@@ -196,6 +198,7 @@ impl TestApp {
         settings.db_pool_size = 4;
         settings.http_workers = 1;
         settings.rate_limit_per_second = o.rate_limit_per_second;
+        settings.index_dir = std::env::temp_dir().join(format!("qianlink-index-{}", db.name));
         let app = api::Application::build(settings).await.expect("the app did not start");
         let port = app.port();
         let state = app.state().clone();
@@ -242,6 +245,7 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("qianlink-index-{}", self.db.name)));
         if let Ok(client) = redis::Client::open(redis_url())
             && let Ok(mut c) = client.get_connection()
         {

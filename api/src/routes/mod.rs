@@ -2,12 +2,15 @@
 //! (`#[utoipa::path]`) and names the roles it admits in its signature.
 
 pub mod audit;
+pub mod bot;
+pub mod demand;
 pub mod households;
 pub mod jobs;
 pub mod matching;
 pub mod orgs;
 pub mod placements;
 pub mod reference;
+pub mod search;
 pub mod subsidies;
 pub mod workers;
 
@@ -25,6 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(orgs::get_org)
             .service(orgs::create_key)
             .service(orgs::revoke_key)
+            .service(search::search)
             .service(jobs::create_job)
             .service(jobs::list_jobs)
             .service(jobs::get_job)
@@ -47,6 +51,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(workers::add_training)
             .service(workers::list_trainings)
             .service(matching::recommendations)
+            .service(bot::binding_code)
             .service(households::list_households)
             .service(households::get_household)
             .service(placements::create_placement)
@@ -65,6 +70,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(subsidies::add_policy)
             .service(subsidies::add_webhook)
             .service(subsidies::list_webhooks)
+            .service(demand::set_team)
+            .service(demand::template)
+            .service(demand::consolidated_xlsx)
+            .service(demand::consolidated)
+            .service(demand::versions)
+            .service(demand::supply)
+            .service(demand::import)
+            .service(demand::submit)
+            .service(demand::reopen)
+            .service(demand::get_list)
+            .service(demand::put_list)
             .service(reference::divisions)
             .service(reference::occupations)
             .service(audit::list_audit),

@@ -1,0 +1,398 @@
+//! The dispatcher: drains `bot_queue` (offers, check-ins) to a channel under
+//! the rate limits, durably.
+//!
+//! * **One at a time.** A process sends only while it holds the PostgreSQL
+//!   advisory lock [`store::bot::DISPATCHER_LOCK`] on a connection of its
+//!   own; the others poll for it every second (standby) and take over when
+//!   the holder dies (PostgreSQL releases the lock with the connection).
+//! * **Rates shared through Redis.** Every message gets a slot in one
+//!   overall schedule (`1 / rate` apart, paced at [`RATE_MARGIN`] of the
+//!   configured rate so that jitter never puts a one-second window above it)
+//!   and at most one message per chat per second; a chat that is not free
+//!   yet goes back to the queue with a `not_before`. teloxide's `Throttle`
+//!   sits innermost, as a guard.
+//! * **Errors.** `429` → every sender pauses for `retry_after` (in-process and
+//!   in Redis) and the row is retried after it; `403` (the worker blocked
+//!   the bot) → the chat is marked unreachable and nothing more is sent to
+//!   it; network errors → retry with exponential backoff (up to 10 attempts).
+//! * **Durability.** A row is claimed as `sending` before it is sent and
+//!   recorded as `sent` with the channel's message id after (in batches,
+//!   every 100 ms). If the process dies between sending and recording, the
+//!   next holder of the lock finds the row in `sending`, sends it again and
+//!   flags it `maybe_sent`: the worker may then see the same offer or
+//!   check-in **twice** (at most the messages in flight at the crash, about
+//!   a quarter of a second's worth). Both copies carry the same buttons and
+//!   answers are idempotent, so a duplicate is harmless; a message is never
+//!   lost.
+
+use crate::core::{self, Reply};
+use crate::service::offer_view;
+use crate::shared::Shared;
+use diesel::prelude::*;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use store::Pool;
+use store::bot::{Content, Delivery, Outgoing};
+use tokio::sync::{Semaphore, mpsc};
+
+/// Messages are paced at this share of the configured rate.
+pub const RATE_MARGIN: f64 = 0.97;
+
+/// What a channel answered to one message.
+#[derive(Debug, Clone)]
+pub enum SendResult {
+    /// Delivered; the channel's message id.
+    Sent(i64),
+    /// Rate limited (Telegram 429): wait this long.
+    RetryAfter(Duration),
+    /// The recipient refuses the bot (Telegram 403).
+    Blocked(String),
+    /// Network trouble: try again later.
+    Transient(String),
+    /// Refused for good (e.g. a malformed message).
+    Permanent(String),
+}
+
+/// A channel that can push a message to a chat.
+pub trait Transport: Send + Sync + 'static {
+    fn channel(&self) -> &'static str;
+    fn send(&self, chat_id: &str, reply: &Reply) -> impl Future<Output = SendResult> + Send;
+}
+
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// Overall messages per second across every process (`QIANLINK_BOT_RATE`).
+    pub rate: u32,
+    /// Minimum time between two messages to one chat.
+    pub per_chat: Duration,
+    /// How often a standby tries to take the lock.
+    pub standby_poll: Duration,
+    /// How often an idle dispatcher looks for new rows.
+    pub idle_poll: Duration,
+    /// Messages in flight at once.
+    pub concurrency: usize,
+    /// The monthly check-in round runs from this day of the month on.
+    pub checkin_day: u32,
+    /// Run housekeeping (expiry, check-in round) at all.
+    pub housekeeping: bool,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            rate: 25,
+            per_chat: Duration::from_secs(1),
+            standby_poll: Duration::from_secs(1),
+            idle_poll: Duration::from_millis(200),
+            concurrency: 256,
+            checkin_day: 25,
+            housekeeping: true,
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+struct Leader {
+    conn: PgConnection,
+}
+
+/// Try to take the dispatcher lock on a connection of its own.
+fn try_lead(database_url: &str) -> Result<Option<Leader>, String> {
+    let mut conn = PgConnection::establish(database_url).map_err(|e| e.to_string())?;
+    #[derive(QueryableByName)]
+    struct Got {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        got: bool,
+    }
+    let g: Got = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS got")
+        .bind::<diesel::sql_types::BigInt, _>(store::bot::DISPATCHER_LOCK)
+        .get_result(&mut conn)
+        .map_err(|e| e.to_string())?;
+    Ok(g.got.then_some(Leader { conn }))
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(f).await.ok()
+}
+
+/// Run forever: stand by until this process holds the lock, then send.
+pub async fn run<T: Transport>(
+    pool: Pool,
+    database_url: String,
+    shared: Arc<Shared>,
+    transport: Arc<T>,
+    cfg: DispatchConfig,
+) {
+    let mut said_standby = false;
+    loop {
+        let url = database_url.clone();
+        match blocking(move || try_lead(&url)).await {
+            Some(Ok(Some(leader))) => {
+                tracing::info!(channel = transport.channel(), rate = cfg.rate, "dispatcher: this process sends");
+                said_standby = false;
+                lead(leader, &pool, &shared, &transport, &cfg).await;
+                tracing::warn!("dispatcher: lost the lock; standing by");
+            }
+            Some(Ok(None)) if !said_standby => {
+                tracing::info!("dispatcher: another process sends; standing by");
+                said_standby = true;
+            }
+            Some(Ok(None)) => {}
+            Some(Err(e)) => tracing::warn!(error = %e, "dispatcher: cannot reach PostgreSQL"),
+            None => {}
+        }
+        tokio::time::sleep(cfg.standby_poll).await;
+    }
+}
+
+async fn db<T: Send + 'static>(
+    pool: &Pool,
+    f: impl FnOnce(&mut PgConnection) -> Result<T, store::StoreError> + Send + 'static,
+) -> Result<T, store::StoreError> {
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| store::StoreError::Other(e.to_string()))?
+}
+
+/// The recorder: outcomes are written in batches (every 100 ms or 500 rows).
+async fn recorder(pool: Pool, mut rx: mpsc::UnboundedReceiver<Delivery>) {
+    let mut batch: Vec<Delivery> = Vec::new();
+    loop {
+        let got = tokio::time::timeout(Duration::from_millis(100), rx.recv()).await;
+        let closed = matches!(got, Ok(None));
+        if let Ok(Some(d)) = got {
+            batch.push(d);
+            while batch.len() < 500 {
+                match rx.try_recv() {
+                    Ok(d) => batch.push(d),
+                    Err(_) => break,
+                }
+            }
+            if batch.len() < 500 {
+                // Gather a little more before writing.
+                let deadline = tokio::time::Instant::now() + Duration::from_millis(100);
+                while batch.len() < 500 {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(d)) => batch.push(d),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let b = std::mem::take(&mut batch);
+            let mut attempt = 0;
+            loop {
+                let bb = b.clone();
+                match db(&pool, move |conn| store::bot::record(conn, &bb)).await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        attempt += 1;
+                        tracing::warn!(error = %e, attempt, "dispatcher: cannot record deliveries; retrying");
+                        if attempt > 30 {
+                            tracing::error!("dispatcher: giving up recording {} deliveries", b.len());
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        }
+        if closed {
+            return;
+        }
+    }
+}
+
+fn backoff(attempts: i32) -> f64 {
+    2f64.powi(attempts.clamp(0, 8)).min(300.0)
+}
+
+async fn lead<T: Transport>(
+    mut leader: Leader,
+    pool: &Pool,
+    shared: &Arc<Shared>,
+    transport: &Arc<T>,
+    cfg: &DispatchConfig,
+) {
+    let channel = transport.channel();
+    match db(pool, store::bot::reset_in_flight).await {
+        Ok(n) if n > 0 => {
+            tracing::warn!(rows = n, "dispatcher: resending rows in flight at the last crash (maybe_sent)")
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "dispatcher: cannot reset rows in flight");
+            return;
+        }
+    }
+    let (tx, rx) = mpsc::unbounded_channel::<Delivery>();
+    let rec = tokio::spawn(recorder(pool.clone(), rx));
+    let inflight = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
+    let paused_until = Arc::new(AtomicU64::new(0));
+    let rate = f64::from(cfg.rate.max(1)) * RATE_MARGIN;
+    let batch_max = ((rate / 2.0).ceil() as usize).clamp(1, 500);
+    let mut last_check = Instant::now();
+    let mut last_housekeeping: Option<Instant> = None;
+    let mut checkins_done_on: Option<chrono::NaiveDate> = None;
+    loop {
+        // Still the leader? (The lock lives as long as this connection.)
+        if last_check.elapsed() > Duration::from_secs(1) {
+            let Leader { conn } = leader;
+            let Some((c, ok)) = blocking(move || {
+                let mut c = conn;
+                let ok = diesel::sql_query("SELECT 1").execute(&mut c).is_ok();
+                (c, ok)
+            })
+            .await
+            else {
+                break;
+            };
+            leader = Leader { conn: c };
+            if !ok {
+                break;
+            }
+            last_check = Instant::now();
+        }
+        if cfg.housekeeping && last_housekeeping.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+            last_housekeeping = Some(Instant::now());
+            match db(pool, store::bot::expire).await {
+                Ok((o, s)) if o + s > 0 => tracing::info!(offers = o, pushes = s, "dispatcher: expired"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "dispatcher: expiry failed"),
+            }
+            let today = domain::calendar::today_in_china(chrono::Utc::now());
+            if chrono::Datelike::day(&today) >= cfg.checkin_day && checkins_done_on.is_none_or(|d| d != today) {
+                match db(pool, move |conn| store::bot::enqueue_checkins(conn, today)).await {
+                    Ok(n) => {
+                        checkins_done_on = Some(today);
+                        if n > 0 {
+                            tracing::info!(checkins = n, "dispatcher: monthly check-ins queued");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "dispatcher: check-in round failed"),
+                }
+            }
+        }
+        let room = inflight.available_permits().min(batch_max);
+        if room == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        let claimed = match db(pool, move |conn| store::bot::claim(conn, channel, room as i64)).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "dispatcher: claim failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            tokio::time::sleep(cfg.idle_poll).await;
+            continue;
+        }
+        let mut sendable: Vec<(Outgoing, Reply)> = Vec::new();
+        for o in claimed {
+            let reply = match &o.content {
+                Content::Offer(card) => core::offer_message(&offer_view(card)),
+                Content::Checkin { placement_id, employer } => core::checkin_message(*placement_id, employer),
+                Content::Skip(why) => {
+                    let _ = tx.send(Delivery::Skipped { id: o.id, reason: (*why).to_owned() });
+                    continue;
+                }
+            };
+            sendable.push((o, reply));
+        }
+        if sendable.is_empty() {
+            continue;
+        }
+        let chats: Vec<String> = sendable.iter().map(|(o, _)| o.chat_id.clone()).collect();
+        let slots = match shared.reserve(&chats, rate, cfg.per_chat).await {
+            Ok(s) => s,
+            Err(e) => {
+                // Without the shared limits nothing is sent: put the rows back.
+                tracing::warn!(error = %e, "dispatcher: Redis unreachable; pausing");
+                for (o, _) in sendable {
+                    let _ = tx.send(Delivery::Retry { id: o.id, after_secs: 1.0, error: "redis unreachable".into() });
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let base = tokio::time::Instant::now();
+        let mut last_slot = Duration::ZERO;
+        for ((o, reply), slot) in sendable.into_iter().zip(slots) {
+            let at = match slot {
+                Ok(at) => at,
+                Err(wait) => {
+                    let _ = tx.send(Delivery::Retry {
+                        id: o.id,
+                        after_secs: wait.as_secs_f64().max(0.05),
+                        error: "per-chat limit".into(),
+                    });
+                    continue;
+                }
+            };
+            last_slot = last_slot.max(at);
+            let Ok(permit) = inflight.clone().acquire_owned().await else { break };
+            let (tx, transport, shared, paused) = (tx.clone(), transport.clone(), shared.clone(), paused_until.clone());
+            tokio::spawn(async move {
+                let _permit = permit;
+                tokio::time::sleep_until(base + at).await;
+                let pause = paused.load(Ordering::Relaxed);
+                let now = now_ms();
+                if pause > now {
+                    let _ = tx.send(Delivery::Retry {
+                        id: o.id,
+                        after_secs: (pause - now) as f64 / 1000.0,
+                        error: "paused after 429".into(),
+                    });
+                    return;
+                }
+                if o.maybe_sent {
+                    tracing::info!(row = o.id, "dispatcher: resending a message that may have been delivered");
+                }
+                let d = match transport.send(&o.chat_id, &reply).await {
+                    SendResult::Sent(message_id) => Delivery::Sent { id: o.id, message_id },
+                    SendResult::RetryAfter(after) => {
+                        paused.fetch_max(now_ms() + after.as_millis() as u64, Ordering::Relaxed);
+                        if let Err(e) = shared.pause(after).await {
+                            tracing::warn!(error = %e, "dispatcher: cannot share the 429 pause");
+                        }
+                        tracing::warn!(after_secs = after.as_secs_f64(), "dispatcher: 429, pausing");
+                        Delivery::Retry { id: o.id, after_secs: after.as_secs_f64(), error: "429".into() }
+                    }
+                    SendResult::Blocked(e) => Delivery::Unreachable {
+                        id: o.id,
+                        channel: transport.channel().to_owned(),
+                        chat_id: o.chat_id.clone(),
+                        error: e,
+                    },
+                    SendResult::Transient(e) if o.attempts < 10 => {
+                        Delivery::Retry { id: o.id, after_secs: backoff(o.attempts), error: e }
+                    }
+                    SendResult::Transient(e) | SendResult::Permanent(e) => Delivery::Failed { id: o.id, error: e },
+                };
+                let _ = tx.send(d);
+            });
+        }
+        // Claim the next batch shortly before this one's last slot.
+        let lead_time = Duration::from_millis(150);
+        if last_slot > lead_time {
+            tokio::time::sleep_until(base + last_slot - lead_time).await;
+        }
+    }
+    drop(tx);
+    // Let the tasks in flight finish and their outcomes be recorded.
+    let _ = inflight.acquire_many(cfg.concurrency.max(1) as u32).await;
+    let _ = rec.await;
+}

@@ -1,0 +1,138 @@
+//! What the bot keeps in Redis: dialogue states (so a conversation survives
+//! a restart) and the send rates shared by every process (overall and per
+//! chat). Redis holds only what may be lost: a lost dialogue state makes the
+//! worker press a button again; lost rate state starts the pacing afresh.
+
+use crate::core::Dialogue;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// Dialogue states expire after a week without a message.
+const DIALOGUE_TTL_SECS: u64 = 7 * 24 * 3600;
+
+/// A lazily opened, shared Redis connection with every key under `prefix`.
+pub struct Shared {
+    client: redis::Client,
+    conn: OnceCell<ConnectionManager>,
+    prefix: String,
+}
+
+impl Shared {
+    pub fn new(redis_url: &str, prefix: &str) -> redis::RedisResult<Self> {
+        Ok(Self { client: redis::Client::open(redis_url)?, conn: OnceCell::new(), prefix: prefix.to_owned() })
+    }
+
+    pub fn key(&self, name: &str) -> String {
+        format!("{}bot:{}", self.prefix, name)
+    }
+
+    pub async fn conn(&self) -> redis::RedisResult<ConnectionManager> {
+        let client = self.client.clone();
+        let c = self
+            .conn
+            .get_or_try_init(|| async move {
+                let cfg = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(Duration::from_secs(2)))
+                    .set_response_timeout(Some(Duration::from_secs(2)));
+                ConnectionManager::new_with_config(client, cfg).await
+            })
+            .await?;
+        Ok(c.clone())
+    }
+
+    fn dialogue_key(&self, channel: &str, chat: &str) -> String {
+        self.key(&format!("dialogue:{channel}:{chat}"))
+    }
+
+    /// The chat's dialogue state (`Idle` when none or unreadable).
+    pub async fn load_dialogue(&self, channel: &str, chat: &str) -> redis::RedisResult<Dialogue> {
+        let mut c = self.conn().await?;
+        let raw: Option<String> = redis::cmd("GET").arg(self.dialogue_key(channel, chat)).query_async(&mut c).await?;
+        Ok(raw.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or_default())
+    }
+
+    pub async fn save_dialogue(&self, channel: &str, chat: &str, d: &Dialogue) -> redis::RedisResult<()> {
+        let mut c = self.conn().await?;
+        let key = self.dialogue_key(channel, chat);
+        if *d == Dialogue::Idle {
+            redis::cmd("DEL").arg(key).query_async::<()>(&mut c).await
+        } else {
+            let json = serde_json::to_string(d).unwrap_or_default();
+            redis::cmd("SET").arg(key).arg(json).arg("EX").arg(DIALOGUE_TTL_SECS).query_async::<()>(&mut c).await
+        }
+    }
+
+    /// Reserve send slots for a batch of chats, in order: for each chat the
+    /// offset from now (µs) of its slot, or `Err(wait)` when the chat had a
+    /// message less than `per_chat` ago (no slot is taken then). Slots are
+    /// `1 / rate` apart across every process sharing this Redis.
+    pub async fn reserve(
+        &self,
+        chats: &[String],
+        rate: f64,
+        per_chat: Duration,
+    ) -> redis::RedisResult<Vec<Result<Duration, Duration>>> {
+        let script = redis::Script::new(RESERVE);
+        let mut inv = script.key(self.key("rate:global"));
+        for c in chats {
+            inv.key(self.key(&format!("rate:chat:{c}")));
+        }
+        let interval_us = (1_000_000.0 / rate.max(0.001)).round() as i64;
+        inv.arg(interval_us).arg(per_chat.as_micros() as i64);
+        let mut c = self.conn().await?;
+        let raw: Vec<i64> = inv.invoke_async(&mut c).await?;
+        Ok(raw
+            .into_iter()
+            .map(|v| {
+                if v >= 0 { Ok(Duration::from_micros(v as u64)) } else { Err(Duration::from_micros(v.unsigned_abs())) }
+            })
+            .collect())
+    }
+
+    /// Telegram said 429: no process sends before `after` has passed.
+    pub async fn pause(&self, after: Duration) -> redis::RedisResult<()> {
+        let mut c = self.conn().await?;
+        redis::Script::new(PAUSE)
+            .key(self.key("rate:global"))
+            .arg(after.as_micros() as i64)
+            .invoke_async::<i64>(&mut c)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// KEYS[1]: the overall schedule (next free slot, µs since the epoch);
+/// KEYS[2..]: per-chat next free time. ARGV: slot interval, per-chat interval (µs).
+const RESERVE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local gi = tonumber(ARGV[1])
+local ci = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local out = {}
+for i = 2, #KEYS do
+  local ctat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if ctat > tat then
+    out[#out + 1] = -(ctat - now)
+  else
+    out[#out + 1] = tat - now
+    redis.call('SET', KEYS[i], string.format('%d', tat + ci), 'PX', math.floor(ci / 1000) + 1000)
+    tat = tat + gi
+  end
+end
+redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 60000)
+return out
+";
+
+const PAUSE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local till = now + tonumber(ARGV[1])
+if till > tat then
+  redis.call('SET', KEYS[1], string.format('%d', till), 'PX', math.floor(tonumber(ARGV[1]) / 1000) + 60000)
+end
+return 1
+";

@@ -1,0 +1,262 @@
+//! The Telegram adapter (teloxide 0.17): turns updates into core inputs,
+//! renders replies with inline buttons or a `request_contact` keyboard, and
+//! sends the dispatcher's pushes. Long polling; the Bot API base URL is
+//! configurable (`QIANLINK_TELEGRAM_API_URL`) so that tests and local runs
+//! talk to a local fake server.
+//!
+//! Requests go through teloxide's `Throttle` (innermost guard: 1 message per
+//! chat per second, the configured overall rate) without its automatic retry:
+//! a `429` comes back to the dispatcher, which pauses every sender.
+
+use crate::core::{self, Button, Input, Keyboard, Reply};
+use crate::dispatch::{self, DispatchConfig, SendResult, Transport};
+use crate::service::Conversations;
+use crate::shared::Shared;
+use api::state::AppState;
+use std::sync::Arc;
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::{Limits, Settings as ThrottleSettings};
+use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
+use teloxide::prelude::*;
+use teloxide::types::{
+    ButtonRequest, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardMarkup, KeyboardRemove,
+    ReplyMarkup,
+};
+use teloxide::{ApiError, RequestError};
+
+/// The channel name in `bot_chats`.
+pub const CHANNEL: &str = "telegram";
+
+/// The bot as the handlers see it.
+pub type TgBot = Throttle<Bot>;
+
+pub type HandlerResult = Result<(), anyhow::Error>;
+
+#[derive(Clone)]
+pub struct TelegramConfig {
+    pub token: String,
+    /// Bot API base URL (default `https://api.telegram.org`).
+    pub api_url: Option<String>,
+    pub dispatch: DispatchConfig,
+}
+
+impl std::fmt::Debug for TelegramConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramConfig")
+            .field("token", &"***")
+            .field("api_url", &self.api_url)
+            .field("dispatch", &self.dispatch)
+            .finish()
+    }
+}
+
+/// The teloxide bot with the configured API URL, behind `Throttle`.
+pub fn make_bot(cfg: &TelegramConfig) -> anyhow::Result<TgBot> {
+    let mut bot = Bot::new(cfg.token.clone());
+    if let Some(url) = &cfg.api_url {
+        bot = bot.set_api_url(url.parse().map_err(|e| anyhow::anyhow!("QIANLINK_TELEGRAM_API_URL: {e}"))?);
+    }
+    let limits = Limits {
+        messages_per_sec_chat: 1,
+        messages_per_min_chat: 60,
+        messages_per_min_channel_or_supergroup: 20,
+        messages_per_sec_overall: cfg.dispatch.rate.max(1),
+    };
+    Ok(Throttle::spawn_with_settings(bot, ThrottleSettings::default().limits(limits).no_retry()))
+}
+
+/// The update handlers, used by the binary and the tests alike. Needs an
+/// `Arc<Conversations>` among the dispatcher's dependencies.
+pub fn handler_tree() -> dptree::Handler<'static, HandlerResult, DpHandlerDescription> {
+    dptree::entry()
+        .branch(Update::filter_message().endpoint(on_message))
+        .branch(Update::filter_callback_query().endpoint(on_callback))
+}
+
+async fn on_message(bot: TgBot, conv: Arc<Conversations>, msg: Message) -> HandlerResult {
+    if !msg.chat.is_private() {
+        return Ok(());
+    }
+    let input = if let Some(c) = msg.contact() {
+        let sender = msg.from.as_ref().map(|u| u.id);
+        Input::Contact { phone: c.phone_number.clone(), is_own: c.user_id.is_some() && c.user_id == sender }
+    } else if let Some(t) = msg.text() {
+        core::parse_command(t).map(Input::Command).unwrap_or_else(|| Input::Text(t.to_owned()))
+    } else {
+        Input::Text(String::new())
+    };
+    let out = conv.handle(&msg.chat.id.0.to_string(), input).await;
+    for r in &out.replies {
+        send(&bot, msg.chat.id, r).await?;
+    }
+    Ok(())
+}
+
+async fn on_callback(bot: TgBot, conv: Arc<Conversations>, q: CallbackQuery) -> HandlerResult {
+    if let Err(e) = bot.answer_callback_query(q.id.clone()).await {
+        tracing::debug!(error = %e, "answerCallbackQuery failed");
+    }
+    let Some(m) = q.message.as_ref() else { return Ok(()) };
+    let chat = m.chat().id;
+    if !m.chat().is_private() {
+        return Ok(());
+    }
+    let input = match q.data.as_deref().and_then(Button::decode) {
+        Some(b) => Input::Button(b),
+        None => Input::Text(String::new()),
+    };
+    let out = conv.handle(&chat.0.to_string(), input).await;
+    if out.close_buttons
+        && let Err(e) = bot.edit_message_reply_markup(chat, m.id()).await
+    {
+        tracing::debug!(error = %e, "editMessageReplyMarkup failed");
+    }
+    for r in &out.replies {
+        send(&bot, chat, r).await?;
+    }
+    Ok(())
+}
+
+async fn send(bot: &TgBot, chat: ChatId, r: &Reply) -> Result<Message, RequestError> {
+    let req = bot.send_message(chat, core::scrub(&r.text));
+    match markup(&r.keyboard) {
+        Some(m) => req.reply_markup(m).await,
+        None => req.await,
+    }
+}
+
+fn markup(k: &Keyboard) -> Option<ReplyMarkup> {
+    Some(match k {
+        Keyboard::None => return None,
+        Keyboard::Inline(rows) => ReplyMarkup::InlineKeyboard(InlineKeyboardMarkup::new(
+            rows.iter().map(|r| r.iter().map(|(label, b)| InlineKeyboardButton::callback(label.clone(), b.encode()))),
+        )),
+        Keyboard::RequestContact(label) => ReplyMarkup::Keyboard(
+            KeyboardMarkup::new([[KeyboardButton::new(label.clone()).request(ButtonRequest::Contact)]])
+                .resize_keyboard()
+                .one_time_keyboard(),
+        ),
+        Keyboard::Remove => ReplyMarkup::KeyboardRemove(KeyboardRemove::new()),
+    })
+}
+
+/// Pushes through the Bot API.
+pub struct TelegramTransport {
+    pub bot: TgBot,
+}
+
+impl Transport for TelegramTransport {
+    fn channel(&self) -> &'static str {
+        CHANNEL
+    }
+
+    async fn send(&self, chat_id: &str, reply: &Reply) -> SendResult {
+        let Ok(id) = chat_id.parse::<i64>() else { return SendResult::Permanent("bad chat id".into()) };
+        match send(&self.bot, ChatId(id), reply).await {
+            Ok(m) => SendResult::Sent(i64::from(m.id.0)),
+            Err(e) => classify(e),
+        }
+    }
+}
+
+fn classify(e: RequestError) -> SendResult {
+    match e {
+        RequestError::RetryAfter(s) => SendResult::RetryAfter(s.duration()),
+        RequestError::Api(
+            ApiError::BotBlocked
+            | ApiError::UserDeactivated
+            | ApiError::CantInitiateConversation
+            | ApiError::BotKicked
+            | ApiError::ChatNotFound,
+        ) => SendResult::Blocked(e.to_string()),
+        RequestError::Api(ApiError::Unknown(s)) if s.starts_with("Forbidden") => SendResult::Blocked(s),
+        RequestError::Api(a) => SendResult::Permanent(a.to_string()),
+        RequestError::Network(n) => SendResult::Transient(n.to_string()),
+        RequestError::Io(i) => SendResult::Transient(i.to_string()),
+        RequestError::InvalidJson { .. } => SendResult::Transient("invalid JSON from the Bot API".into()),
+        RequestError::MigrateToChatId(_) => SendResult::Permanent("chat migrated".into()),
+    }
+}
+
+/// A running bot: long polling and the dispatcher.
+pub struct BotHandle {
+    polling: Option<teloxide::dispatching::ShutdownToken>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    pub username: Option<String>,
+}
+
+impl BotHandle {
+    /// Stop polling gracefully (updates handled so far are acknowledged) and
+    /// stop the dispatcher (as abruptly as a crash: rows in flight are resent
+    /// by the next dispatcher, flagged `maybe_sent`).
+    pub async fn stop(self) {
+        for _ in 0..100 {
+            let Some(polling) = &self.polling else { break };
+            match polling.shutdown() {
+                Ok(f) => {
+                    f.await;
+                    break;
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+        for t in self.tasks {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub polling: bool,
+    pub dispatcher: bool,
+}
+
+/// Start the bot inside a running service: long polling for the workers'
+/// messages and the dispatcher for pushes.
+pub async fn start(state: AppState, cfg: TelegramConfig) -> anyhow::Result<BotHandle> {
+    start_parts(state, cfg, Parts { polling: true, dispatcher: true }).await
+}
+
+pub async fn start_parts(state: AppState, cfg: TelegramConfig, parts: Parts) -> anyhow::Result<BotHandle> {
+    let bot = make_bot(&cfg)?;
+    let shared = Arc::new(Shared::new(&state.settings.redis_url, &state.settings.redis_prefix)?);
+    let username = match bot.get_me().await {
+        Ok(me) => me.username.clone(),
+        Err(e) => {
+            tracing::warn!(error = %e, "Telegram getMe failed; starting anyway");
+            None
+        }
+    };
+    if let Some(u) = &username {
+        let key = shared.key("username");
+        let u = u.clone();
+        if let Err(e) = state
+            .redis
+            .run(|mut c| async move { redis::cmd("SET").arg(key).arg(u).query_async::<()>(&mut c).await })
+            .await
+        {
+            tracing::warn!(error = %e, "cannot store the bot's username in Redis");
+        }
+    }
+    let mut tasks = Vec::new();
+    let conv = Arc::new(Conversations::new(state.clone(), shared.clone(), CHANNEL));
+    let mut dispatcher = Dispatcher::builder(bot.clone(), handler_tree()).dependencies(dptree::deps![conv]).build();
+    let polling = parts.polling.then(|| dispatcher.shutdown_token());
+    if parts.polling {
+        tasks.push(tokio::spawn(async move { dispatcher.dispatch().await }));
+    }
+    if parts.dispatcher {
+        let transport = Arc::new(TelegramTransport { bot });
+        tasks.push(tokio::spawn(dispatch::run(
+            state.pool.clone(),
+            state.settings.database_url.clone(),
+            shared,
+            transport,
+            cfg.dispatch.clone(),
+        )));
+    }
+    Ok(BotHandle { polling, tasks, username })
+}

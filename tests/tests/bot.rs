@@ -1,0 +1,525 @@
+//! The workers' Telegram bot (#6), end to end: the real teloxide client
+//! against a fake Bot API server, the real app, PostgreSQL and Redis.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
+
+use bot::dispatch::DispatchConfig;
+use bot::telegram::{BotHandle, Parts, TelegramConfig};
+use diesel::prelude::*;
+use qianlink_tests::fake_telegram::{Call, Fail, FakeTelegram, button, buttons, text_of};
+use qianlink_tests::{TestApp, id_number, json, worker_json};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use store::audit::Actor;
+use uuid::Uuid;
+
+const XINGYI: &str = "522301";
+const DONGGUAN: &str = "441900";
+
+struct World {
+    app: TestApp,
+    tg: FakeTelegram,
+    county: String,
+    employer: String,
+    employer_id: Uuid,
+    bot: Option<BotHandle>,
+    /// ID and phone numbers that must never reach Telegram.
+    secrets: Vec<String>,
+}
+
+async fn world() -> World {
+    let app = TestApp::spawn().await;
+    let (_, county) = app.org("兴义市就业局", "county_office", Some(XINGYI)).await;
+    let (employer_id, employer) = app.org("兴义顺达电子厂", "employer", None).await;
+    let tg = FakeTelegram::start().await;
+    World {
+        app,
+        tg,
+        county,
+        employer,
+        employer_id: Uuid::parse_str(&employer_id).unwrap(),
+        bot: None,
+        secrets: vec![],
+    }
+}
+
+fn config(tg: &FakeTelegram) -> TelegramConfig {
+    TelegramConfig {
+        token: tg.token.clone(),
+        api_url: Some(tg.url.clone()),
+        dispatch: DispatchConfig { idle_poll: Duration::from_millis(100), housekeeping: false, ..Default::default() },
+    }
+}
+
+impl World {
+    async fn start(&mut self) {
+        self.bot = Some(bot::telegram::start(self.app.state.clone(), config(&self.tg)).await.unwrap());
+    }
+
+    async fn stop(&mut self) {
+        if let Some(b) = self.bot.take() {
+            b.stop().await;
+        }
+    }
+
+    /// A worker in the ledger: (id, phone).
+    async fn worker(&mut self, seq: u32) -> (Uuid, String) {
+        let idn = id_number(XINGYI, "19900101", seq);
+        let body = worker_json(&idn, XINGYI, &format!("HH-{seq}"), "unemployed");
+        let phone = body["phone"].as_str().unwrap().to_owned();
+        let res = self.app.post_as(&self.county, "/v1/workers").json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        let id = json(res).await["id"].as_str().unwrap().to_owned();
+        self.secrets.push(idn);
+        self.secrets.push(phone.clone());
+        (Uuid::parse_str(&id).unwrap(), phone)
+    }
+
+    async fn job(&self, title: &str, county: &str) -> Uuid {
+        let j = json!({"title": title, "description": "流水线装配，包吃包住", "skills": ["装配"],
+                       "work_county_code": county, "wage_min": 4500, "wage_max": 6000, "openings": 5,
+                       "contract_months": 12});
+        let res = self.app.post_as(&self.employer, "/v1/jobs").json(&j).send().await.unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        Uuid::parse_str(json(res).await["id"].as_str().unwrap()).unwrap()
+    }
+
+    /// Queue an offer the way the matcher does (the bot's push is written in the same transaction).
+    fn offer(&self, job: Uuid, worker: Uuid) -> Option<Uuid> {
+        let mut conn = self.app.conn();
+        let new = store::matching::NewOffer { job_id: job, worker_id: worker, score: 50.0, reasons: json!([]) };
+        store::matching::queue(&mut conn, &[new], 10, 10, None, &Actor::system()).unwrap().first().map(|o| o.id)
+    }
+
+    fn placement(&self, worker: Uuid, employer: Uuid, start: chrono::NaiveDate) -> Uuid {
+        let mut conn = self.app.conn();
+        let p = store::placements::NewPlacement {
+            worker_id: worker,
+            job_id: None,
+            employer_org_id: employer,
+            broker_org_id: None,
+            start_date: start,
+            contract_months: 12,
+            work_county_code: XINGYI.into(),
+            organised_by: "employer".into(),
+        };
+        store::placements::create(&mut conn, &p, employer, &Actor::system()).unwrap().id
+    }
+
+    /// /start → 同意 → own contact → bound.
+    async fn bind(&self, chat: i64, phone: &str) {
+        self.tg.text(chat, "/start");
+        let consent = self.tg.wait_for(chat, "您同意吗").await;
+        self.tg.press(chat, consent.message_id.unwrap(), &button(&consent, "同意"));
+        self.tg.wait_for(chat, "分享我的手机号").await;
+        self.tg.contact(chat, phone, Some(chat));
+        self.tg.wait_for(chat, "绑定成功").await;
+    }
+
+    fn sql(&self, q: &str) -> Vec<Row> {
+        diesel::sql_query(q).load(&mut self.app.conn()).unwrap()
+    }
+
+    /// No message ever carries an ID number or a phone number.
+    fn assert_clean(&self) {
+        for c in self.tg.calls() {
+            let body = c.body.to_string();
+            for s in &self.secrets {
+                assert!(!body.contains(s.as_str()), "a secret reached Telegram in {}: {body}", c.method);
+            }
+            if c.method == "sendmessage" {
+                let t = text_of(&c);
+                assert_eq!(bot::core::scrub(&t), t, "an ID-like or phone-like number in {t:?}");
+            }
+        }
+    }
+}
+
+#[derive(QueryableByName, Debug)]
+struct Row {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    a: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    b: Option<String>,
+}
+
+fn chat_rows(w: &World) -> Vec<Row> {
+    w.sql("SELECT chat_id AS a, worker_id::text AS b FROM bot_chats ORDER BY chat_id")
+}
+
+fn offer_status(w: &World, offer: Uuid) -> (String, Option<String>) {
+    let r: Vec<Row> = w.sql(&format!("SELECT status AS a, decline_reason AS b FROM offers WHERE id = '{offer}'"));
+    (r[0].a.clone(), r[0].b.clone())
+}
+
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn binding_by_own_contact_refuses_a_foreign_one_and_unknown_numbers() {
+    let mut w = world().await;
+    let (worker, phone) = w.worker(101).await;
+    w.start().await;
+    let chat = 7001;
+    w.tg.text(chat, "/start");
+    let consent = w.tg.wait_for(chat, "您同意吗").await;
+    let t = text_of(&consent);
+    assert!(t.contains("保存") && t.contains("不会在这里向您索要或发送身份证号"), "{t}");
+    assert_eq!(buttons(&consent).iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["同意", "不同意"]);
+    w.tg.press(chat, consent.message_id.unwrap(), &button(&consent, "同意"));
+    let ask = w.tg.wait_for(chat, "分享我的手机号").await;
+    assert_eq!(ask.body["reply_markup"]["keyboard"][0][0]["request_contact"], true, "{:?}", ask.body);
+    // The consent message lost its buttons once answered.
+    eventually("the consent buttons removed", || {
+        w.tg.calls().iter().any(|c| c.method == "editmessagereplymarkup" && c.body["message_id"] == consent.message_id.unwrap())
+    })
+    .await;
+    // A forwarded contact of someone else (even with the right number) is refused.
+    w.tg.contact(chat, &phone, Some(9999));
+    w.tg.wait_for(chat, "只能绑定您本人的手机号").await;
+    w.tg.contact(chat, &phone, None);
+    w.tg.wait_nth(chat, "只能绑定您本人的手机号", 2).await;
+    assert!(chat_rows(&w).is_empty());
+    // Their own contact binds.
+    w.tg.contact(chat, &format!("+86{phone}"), Some(chat));
+    w.tg.wait_for(chat, "绑定成功").await;
+    let rows = chat_rows(&w);
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].a.as_str(), rows[0].b.clone()), ("7001", Some(worker.to_string())));
+    // An unknown number gets a polite answer on how to register.
+    let other = 7002;
+    w.tg.text(other, "/start");
+    let c2 = w.tg.wait_for(other, "您同意吗").await;
+    w.tg.press(other, c2.message_id.unwrap(), &button(&c2, "同意"));
+    w.tg.wait_for(other, "分享我的手机号").await;
+    w.tg.contact(other, "13912345678", Some(other));
+    let unknown = w.tg.wait_for(other, "没有找到这个手机号").await;
+    assert!(text_of(&unknown).contains("安置点"));
+    assert_eq!(chat_rows(&w).len(), 1);
+    // /unbind forgets the chat.
+    w.tg.text(chat, "/unbind");
+    w.tg.wait_for(chat, "已解除绑定").await;
+    assert!(chat_rows(&w).is_empty());
+    w.stop().await;
+    w.assert_clean();
+}
+
+#[tokio::test]
+async fn binding_by_one_time_code() {
+    let mut w = world().await;
+    let (worker, _) = w.worker(103).await;
+    w.start().await;
+    let res = w.app.post_as(&w.county, &format!("/v1/workers/{worker}/binding-code")).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let out = json(res).await;
+    let code = out["code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 10);
+    assert_eq!(out["deep_link"], format!("https://t.me/qianlink_test_bot?start={code}"));
+    // Another county's office may not issue one; an employer neither.
+    let (_, other_county) = w.app.org("安龙县就业局", "county_office", Some("522328")).await;
+    let path = format!("/v1/workers/{worker}/binding-code");
+    assert_eq!(w.app.post_as(&other_county, &path).send().await.unwrap().status(), 403);
+    assert_eq!(w.app.post_as(&w.employer, &path).send().await.unwrap().status(), 403);
+    let chat = 7101;
+    w.tg.text(chat, &format!("/start {code}"));
+    let consent = w.tg.wait_for(chat, "您同意吗").await;
+    w.tg.press(chat, consent.message_id.unwrap(), &button(&consent, "同意"));
+    w.tg.wait_for(chat, "绑定成功").await;
+    assert_eq!(chat_rows(&w)[0].b, Some(worker.to_string()));
+    // Single use.
+    let again = 7102;
+    w.tg.text(again, &format!("/start {code}"));
+    let c2 = w.tg.wait_for(again, "您同意吗").await;
+    w.tg.press(again, c2.message_id.unwrap(), &button(&c2, "同意"));
+    w.tg.wait_for(again, "绑定码无效").await;
+    assert_eq!(chat_rows(&w).len(), 1);
+    w.stop().await;
+    w.assert_clean();
+}
+
+#[tokio::test]
+async fn offers_are_sent_then_accepted_or_declined_with_a_reason() {
+    let mut w = world().await;
+    let (worker, phone) = w.worker(105).await;
+    let local = w.job("电子装配工", XINGYI).await;
+    let far = w.job("普工", DONGGUAN).await;
+    w.start().await;
+    let chat = 7201;
+    w.bind(chat, &phone).await;
+    let first = w.offer(local, worker).unwrap();
+    let second = w.offer(far, worker).unwrap();
+    let m1 = w.tg.wait_for(chat, "电子装配工").await;
+    let t1 = text_of(&m1);
+    for part in ["岗位推荐", "兴义顺达电子厂", "贵州省黔西南布依族苗族自治州兴义市", "4500–6000 元/月", "合同：12 个月"] {
+        assert!(t1.contains(part), "{part} missing in {t1}");
+    }
+    assert!(!t1.contains("交通补助"), "a local job states no cross-province rule: {t1}");
+    assert_eq!(buttons(&m1).iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["感兴趣", "不感兴趣", "详情"]);
+    let m2 = w.tg.wait_for(chat, "【岗位推荐】普工").await;
+    let t2 = text_of(&m2);
+    assert!(t2.contains("跨省务工稳定就业满3个月，可按规定申领一次性交通补助"), "{t2}");
+    assert!(t2.contains("广东省东莞市"), "{t2}");
+    // Recorded as sent, with the Telegram message id; one second apart (per-chat rate).
+    eventually("offers marked sent", || offer_status(&w, first).0 == "sent" && offer_status(&w, second).0 == "sent")
+        .await;
+    assert!(m2.at.duration_since(m1.at) >= Duration::from_millis(950), "{:?}", m2.at.duration_since(m1.at));
+    let ids: Vec<Row> = w.sql("SELECT state AS a, message_id::text AS b FROM bot_queue ORDER BY id");
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[0].b, Some(m1.message_id.unwrap().to_string()));
+    assert!(ids.iter().all(|r| r.a == "sent"));
+    // 详情 shows the description.
+    w.tg.press(chat, m1.message_id.unwrap(), &button(&m1, "详情"));
+    w.tg.wait_for(chat, "流水线装配").await;
+    // 感兴趣: accepted, and the poster is told through the outbox.
+    w.tg.press(chat, m1.message_id.unwrap(), &button(&m1, "感兴趣"));
+    w.tg.wait_for(chat, "已告诉兴义顺达电子厂").await;
+    assert_eq!(offer_status(&w, first).0, "accepted");
+    let ev: Vec<Row> = w.sql("SELECT topic AS a, payload->>'org_id' AS b FROM outbox WHERE topic = 'offer.accepted'");
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].b, Some(w.employer_id.to_string()));
+    // Pressing again says it was answered already.
+    w.tg.press(chat, m1.message_id.unwrap(), &button(&m1, "感兴趣"));
+    w.tg.wait_for(chat, "您已经回复过这个岗位").await;
+    // 不感兴趣 asks why.
+    w.tg.press(chat, m2.message_id.unwrap(), &button(&m2, "不感兴趣"));
+    let why = w.tg.wait_for(chat, "方便说说原因吗").await;
+    assert_eq!(
+        buttons(&why).iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(),
+        ["工资低", "太远", "工种不合适", "其他"]
+    );
+    assert_eq!(offer_status(&w, second), ("declined".into(), None));
+    w.tg.press(chat, why.message_id.unwrap(), &button(&why, "太远"));
+    w.tg.wait_for(chat, "谢谢，已记录").await;
+    assert_eq!(offer_status(&w, second), ("declined".into(), Some("too_far".into())));
+    // Visible through the API.
+    let res = w.app.get_as(&w.employer, &format!("/v1/offers?worker_id={worker}")).send().await.unwrap();
+    let page = json(res).await;
+    let statuses: Vec<&str> = page["items"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["accepted", "declined"]);
+    w.stop().await;
+    w.assert_clean();
+}
+
+#[tokio::test]
+async fn offers_expire_after_their_date() {
+    let mut w = world().await;
+    let (worker, _) = w.worker(107).await;
+    let job = w.job("包装工", XINGYI).await;
+    let offer = w.offer(job, worker).unwrap();
+    let mut conn = w.app.conn();
+    diesel::sql_query(format!("UPDATE offers SET expires_at = now() - interval '1 minute' WHERE id = '{offer}'"))
+        .execute(&mut conn)
+        .unwrap();
+    let (expired, skipped) = store::bot::expire(&mut conn).unwrap();
+    assert_eq!((expired, skipped), (1, 1));
+    assert_eq!(offer_status(&w, offer).0, "expired");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn checkin_answers_are_stored_as_evidence() {
+    let mut w = world().await;
+    let (worker, phone) = w.worker(109).await;
+    let (other_id, _) = w.app.org("兴义某物流公司", "employer", None).await;
+    let today = domain::calendar::today_in_china(chrono::Utc::now());
+    let start = today - chrono::Duration::days(40);
+    let stay = w.placement(worker, w.employer_id, start);
+    let leave = w.placement(worker, Uuid::parse_str(&other_id).unwrap(), start);
+    w.start().await;
+    let chat = 7301;
+    w.bind(chat, &phone).await;
+    let n = store::bot::enqueue_checkins(&mut w.app.conn(), today).unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(store::bot::enqueue_checkins(&mut w.app.conn(), today).unwrap(), 0, "once a month");
+    let q1 = w.tg.wait_for(chat, "你现在还在兴义顺达电子厂上班吗？").await;
+    assert_eq!(buttons(&q1).iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["还在", "已离职", "换了工作"]);
+    let q2 = w.tg.wait_for(chat, "你现在还在兴义某物流公司上班吗？").await;
+    w.tg.press(chat, q1.message_id.unwrap(), &button(&q1, "还在"));
+    w.tg.wait_for(chat, "祝工作顺利").await;
+    let reports: Vec<Row> = w.sql(&format!(
+        "SELECT source AS a, employed::text AS b FROM placement_reports WHERE placement_id = '{stay}'"
+    ));
+    assert_eq!(reports.len(), 1);
+    assert_eq!((reports[0].a.as_str(), reports[0].b.as_deref()), ("worker_checkin", Some("true")));
+    // 已离职 asks the date and the reason, then ends the placement.
+    w.tg.press(chat, q2.message_id.unwrap(), &button(&q2, "已离职"));
+    let date_q = w.tg.wait_for(chat, "是哪天离开的").await;
+    w.tg.press(chat, date_q.message_id.unwrap(), &button(&date_q, "今天"));
+    let reason_q = w.tg.wait_for(chat, "离开的原因是").await;
+    w.tg.press(chat, reason_q.message_id.unwrap(), &button(&reason_q, "家里有事"));
+    w.tg.wait_for(chat, "我们会继续为您推荐").await;
+    let sep: Vec<Row> = w.sql(&format!(
+        "SELECT source AS a, reason AS b FROM placement_separations WHERE placement_id = '{leave}'"
+    ));
+    assert_eq!(sep.len(), 1);
+    assert_eq!((sep[0].a.as_str(), sep[0].b.as_deref()), ("worker_checkin", Some("家里有事")));
+    let ended: Vec<Row> =
+        w.sql(&format!("SELECT separated_on::text AS a, NULL::text AS b FROM placements WHERE id = '{leave}'"));
+    assert_eq!(ended[0].a, today.to_string());
+    w.stop().await;
+    w.assert_clean();
+}
+
+#[tokio::test]
+async fn stop_pauses_pushes_and_start_resumes_them() {
+    let mut w = world().await;
+    let (worker, phone) = w.worker(111).await;
+    let before = w.job("电焊工", XINGYI).await;
+    let after = w.job("叉车工", XINGYI).await;
+    w.start().await;
+    let chat = 7401;
+    w.bind(chat, &phone).await;
+    w.tg.text(chat, "/stop");
+    w.tg.wait_for(chat, "已暂停推送").await;
+    let accepts: Vec<Row> =
+        w.sql(&format!("SELECT accepts_offers::text AS a, NULL::text AS b FROM workers WHERE id = '{worker}'"));
+    assert_eq!(accepts[0].a, "false");
+    // The planner respects it: no new offer.
+    assert_eq!(w.offer(after, worker), None);
+    // An offer queued before the stop is held back.
+    let mut conn = w.app.conn();
+    diesel::sql_query(format!(
+        "INSERT INTO offers (id, job_id, worker_id, score, expires_at) VALUES ('{}', '{before}', '{worker}', 1, now() + interval '7 days')",
+        Uuid::now_v7()
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    let held: Vec<Row> = w.sql("SELECT id::text AS a, NULL::text AS b FROM offers");
+    store::bot::enqueue_offer(&mut conn, Uuid::parse_str(&held[0].a).unwrap(), worker).unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(w.tg.sent_to(chat).iter().all(|c| !text_of(c).contains("电焊工")), "sent while stopped");
+    // /start resumes: the held offer goes out.
+    w.tg.text(chat, "/start");
+    w.tg.wait_for(chat, "已恢复推送").await;
+    w.tg.wait_for(chat, "【岗位推荐】电焊工").await;
+    let accepts: Vec<Row> =
+        w.sql(&format!("SELECT accepts_offers::text AS a, NULL::text AS b FROM workers WHERE id = '{worker}'"));
+    assert_eq!(accepts[0].a, "true");
+    w.stop().await;
+    w.assert_clean();
+}
+
+#[tokio::test]
+async fn a_429_is_honoured() {
+    let mut w = world().await;
+    let (worker, phone) = w.worker(113).await;
+    let job = w.job("保洁员", XINGYI).await;
+    w.start().await;
+    let chat = 7501;
+    w.bind(chat, &phone).await;
+    w.tg.fail_next(Fail::RetryAfter(2));
+    let offer = w.offer(job, worker).unwrap();
+    let sent = w.tg.wait_for(chat, "保洁员").await;
+    let calls: Vec<Call> = w.tg.calls().into_iter().filter(|c| c.method == "sendmessage").collect();
+    let refused = calls.iter().find(|c| c.status == 429).expect("a 429 was answered");
+    let waited = sent.at.duration_since(refused.at);
+    assert!(waited >= Duration::from_secs(2), "resent after {waited:?}");
+    assert!(
+        calls.iter().filter(|c| c.at > refused.at && c.at < refused.at + Duration::from_secs(2)).count() == 0,
+        "nothing is sent during the pause"
+    );
+    eventually("offer sent", || offer_status(&w, offer).0 == "sent").await;
+    w.stop().await;
+    w.assert_clean();
+}
+
+#[tokio::test]
+async fn a_403_marks_the_worker_unreachable() {
+    let mut w = world().await;
+    let (worker, phone) = w.worker(115).await;
+    let j1 = w.job("厨师", XINGYI).await;
+    let j2 = w.job("服务员", XINGYI).await;
+    w.start().await;
+    let chat = 7601;
+    w.bind(chat, &phone).await;
+    w.tg.block(chat);
+    w.offer(j1, worker).unwrap();
+    eventually("the chat marked unreachable", || {
+        let r: Vec<Row> = w.sql("SELECT chat_id AS a, unreachable_at::text AS b FROM bot_chats");
+        r[0].b.is_some()
+    })
+    .await;
+    let failed: Vec<Row> = w.sql("SELECT state AS a, last_error AS b FROM bot_queue");
+    assert_eq!(failed[0].a, "failed");
+    // Nothing more is sent to them.
+    w.offer(j2, worker).unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let attempts = w.tg.calls().iter().filter(|c| c.method == "sendmessage" && c.status == 403).count();
+    assert_eq!(attempts, 1);
+    let pending: Vec<Row> = w.sql("SELECT state AS a, NULL::text AS b FROM bot_queue ORDER BY id");
+    assert_eq!(pending[1].a, "pending");
+    w.stop().await;
+    w.assert_clean();
+}
+
+#[tokio::test]
+async fn a_dialogue_survives_a_restart() {
+    let mut w = world().await;
+    let (worker, phone) = w.worker(117).await;
+    w.start().await;
+    let chat = 7701;
+    w.tg.text(chat, "/start");
+    let consent = w.tg.wait_for(chat, "您同意吗").await;
+    w.tg.press(chat, consent.message_id.unwrap(), &button(&consent, "同意"));
+    w.tg.wait_for(chat, "分享我的手机号").await;
+    // Restart: the new process knows the chat awaits a contact (state in Redis).
+    w.stop().await;
+    let key = format!("{}bot:dialogue:telegram:{chat}", w.app.redis_prefix);
+    let mut r = redis::Client::open(qianlink_tests::redis_url()).unwrap().get_connection().unwrap();
+    let stored: Option<String> = redis::cmd("GET").arg(&key).query(&mut r).unwrap();
+    assert!(stored.unwrap().contains("awaiting_contact"));
+    w.start().await;
+    w.tg.contact(chat, &phone, Some(chat));
+    w.tg.wait_for(chat, "绑定成功").await;
+    assert_eq!(chat_rows(&w)[0].b, Some(worker.to_string()));
+    w.stop().await;
+    w.assert_clean();
+}
+
+#[tokio::test]
+async fn a_standby_dispatcher_takes_over() {
+    let mut w = world().await;
+    let job = w.job("搬运工", XINGYI).await;
+    let mut workers = vec![];
+    for i in 0..6u32 {
+        let (id, _) = w.worker(201 + 2 * i).await;
+        workers.push(id);
+    }
+    // Bind the chats directly (the binding flow is tested above).
+    let mut conn = w.app.conn();
+    for (i, id) in workers.iter().enumerate() {
+        diesel::sql_query(format!(
+            "INSERT INTO bot_chats (channel, chat_id, worker_id, bound_by) VALUES ('telegram', '{}', '{id}', 'code')",
+            8000 + i
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+    let only_dispatch = Parts { polling: false, dispatcher: true };
+    let mut cfg = config(&w.tg);
+    cfg.dispatch.rate = 2;
+    let first = bot::telegram::start_parts(w.app.state.clone(), cfg.clone(), only_dispatch).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = bot::telegram::start_parts(w.app.state.clone(), cfg, only_dispatch).await.unwrap();
+    for id in &workers {
+        w.offer(job, *id).unwrap();
+    }
+    eventually("two sent", || w.tg.delivered_count() >= 2).await;
+    first.stop().await; // the leader dies
+    eventually("all sent", || w.tg.delivered_count() >= 6).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut chats: Vec<i64> = w.tg.deliveries().iter().map(|(c, _)| *c).collect();
+    let maybe: Vec<Row> = w.sql("SELECT count(*)::text AS a, NULL::text AS b FROM bot_queue WHERE maybe_sent");
+    chats.sort();
+    let before = chats.len();
+    chats.dedup();
+    assert_eq!(chats.len(), 6, "every chat got its offer");
+    assert!(before - 6 <= maybe[0].a.parse::<usize>().unwrap(), "a duplicate only for rows flagged maybe_sent");
+    let states: Vec<Row> = w.sql("SELECT state AS a, NULL::text AS b FROM bot_queue");
+    assert!(states.iter().all(|r| r.a == "sent"), "{states:?}");
+    second.stop().await;
+}
