@@ -38,7 +38,12 @@ use store::bot::{Content, Delivery, Outgoing};
 use tokio::sync::{Semaphore, mpsc};
 
 /// Messages are paced at this share of the configured rate.
-pub const RATE_MARGIN: f64 = 0.97;
+pub const RATE_MARGIN: f64 = 0.96;
+
+/// teloxide's `Throttle` (the innermost guard) is set at this share of the
+/// configured rate: it releases requests in bursts every 250 ms, and the
+/// spread of HTTP latencies must not lift a window above the rate.
+pub const GUARD_MARGIN: f64 = 0.98;
 
 /// What a channel answered to one message.
 #[derive(Debug, Clone)]
@@ -86,7 +91,7 @@ impl Default for DispatchConfig {
             per_chat: Duration::from_secs(1),
             standby_poll: Duration::from_secs(1),
             idle_poll: Duration::from_millis(200),
-            concurrency: 256,
+            concurrency: 1024,
             checkin_day: 25,
             housekeeping: true,
         }
@@ -236,7 +241,11 @@ async fn lead<T: Transport>(
         }
     }
     let (tx, rx) = mpsc::unbounded_channel::<Delivery>();
-    let rec = tokio::spawn(recorder(pool.clone(), rx));
+    // Every task of this dispatcher lives in these sets: when the dispatcher
+    // stops (or is aborted), so do they, like in a crash.
+    let mut recorder_set = tokio::task::JoinSet::new();
+    recorder_set.spawn(recorder(pool.clone(), rx));
+    let mut sends = tokio::task::JoinSet::new();
     let inflight = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
     let paused_until = Arc::new(AtomicU64::new(0));
     let rate = f64::from(cfg.rate.max(1)) * RATE_MARGIN;
@@ -283,6 +292,7 @@ async fn lead<T: Transport>(
                 }
             }
         }
+        while sends.try_join_next().is_some() {}
         let room = inflight.available_permits().min(batch_max);
         if room == 0 {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -345,7 +355,7 @@ async fn lead<T: Transport>(
             last_slot = last_slot.max(at);
             let Ok(permit) = inflight.clone().acquire_owned().await else { break };
             let (tx, transport, shared, paused) = (tx.clone(), transport.clone(), shared.clone(), paused_until.clone());
-            tokio::spawn(async move {
+            sends.spawn(async move {
                 let _permit = permit;
                 tokio::time::sleep_until(base + at).await;
                 let pause = paused.load(Ordering::Relaxed);
@@ -393,6 +403,6 @@ async fn lead<T: Transport>(
     }
     drop(tx);
     // Let the tasks in flight finish and their outcomes be recorded.
-    let _ = inflight.acquire_many(cfg.concurrency.max(1) as u32).await;
-    let _ = rec.await;
+    while sends.join_next().await.is_some() {}
+    while recorder_set.join_next().await.is_some() {}
 }

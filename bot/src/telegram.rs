@@ -60,7 +60,7 @@ pub fn make_bot(cfg: &TelegramConfig) -> anyhow::Result<TgBot> {
         messages_per_sec_chat: 1,
         messages_per_min_chat: 60,
         messages_per_min_channel_or_supergroup: 20,
-        messages_per_sec_overall: cfg.dispatch.rate.max(1),
+        messages_per_sec_overall: ((f64::from(cfg.dispatch.rate) * dispatch::GUARD_MARGIN).floor() as u32).max(1),
     };
     Ok(Throttle::spawn_with_settings(bot, ThrottleSettings::default().limits(limits).no_retry()))
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod jobs;
 pub mod matching;
 pub mod migrate;
+pub mod monitoring;
 pub mod orgs;
 pub mod outbox;
 pub mod placements;

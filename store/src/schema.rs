@@ -424,6 +424,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    monitoring_rounds (period, scope_code) {
+        period -> Date,
+        scope_code -> Text,
+        opened_by_org_id -> Nullable<Uuid>,
+        opened_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    monitoring_responses (id) {
+        id -> Int8,
+        period -> Date,
+        worker_id -> Uuid,
+        employment_status -> Text,
+        work_place -> Nullable<Text>,
+        work_province_code -> Nullable<Text>,
+        industry -> Nullable<Text>,
+        monthly_income -> Nullable<Int4>,
+        source -> Text,
+        recorded_by_org_id -> Nullable<Uuid>,
+        recorded_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(offers -> jobs (job_id));
 diesel::joinable!(placement_reports -> placements (placement_id));
 diesel::joinable!(placement_separations -> placements (placement_id));
@@ -468,6 +493,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     bot_chats,
     bot_binding_codes,
     bot_queue,
+    monitoring_rounds,
+    monitoring_responses,
 );
 
 /// Every table and its columns, in declaration order, for the schema test.
@@ -602,6 +629,23 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "last_error",
             "created_at",
             "sent_at",
+        ],
+    ),
+    ("monitoring_rounds", &["period", "scope_code", "opened_by_org_id", "opened_at"]),
+    (
+        "monitoring_responses",
+        &[
+            "id",
+            "period",
+            "worker_id",
+            "employment_status",
+            "work_place",
+            "work_province_code",
+            "industry",
+            "monthly_income",
+            "source",
+            "recorded_by_org_id",
+            "recorded_at",
         ],
     ),
 ];

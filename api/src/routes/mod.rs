@@ -7,6 +7,7 @@ pub mod demand;
 pub mod households;
 pub mod jobs;
 pub mod matching;
+pub mod monitoring;
 pub mod orgs;
 pub mod placements;
 pub mod reference;
@@ -81,6 +82,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(demand::reopen)
             .service(demand::get_list)
             .service(demand::put_list)
+            .service(monitoring::open_round)
+            .service(monitoring::respond)
+            .service(monitoring::import)
+            .service(monitoring::report_xlsx)
+            .service(monitoring::report)
+            .service(monitoring::year)
             .service(reference::divisions)
             .service(reference::occupations)
             .service(audit::list_audit),

@@ -1,0 +1,2 @@
+DROP TABLE monitoring_responses;
+DROP TABLE monitoring_rounds;
