@@ -21,6 +21,7 @@ psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS qianlink_bench W
 ADMIN="qk_bench_admin_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 DATABASE_URL="$BENCH_DB_URL" QIANLINK_DATA_KEY="$(target/release/qianlink gen-key)" QIANLINK_BOOTSTRAP_ADMIN_KEY="$ADMIN" \
   QIANLINK_BIND="127.0.0.1:$PORT" QIANLINK_RATE_LIMIT=1000000 QIANLINK_REDIS_PREFIX="bench:" QIANLINK_LOG=warn \
+  QIANLINK_INDEX_DIR="$(mktemp -d)" \
   target/release/qianlink serve >/tmp/qianlink-bench.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
@@ -35,6 +36,9 @@ wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s bench/post_job.lua "http://127.0.0
 JOB=$(curl -sf -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v1/jobs?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 echo "== GET /v1/jobs/{id} ($CONNS connections, $DURATION)"
 wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s bench/get.lua "http://127.0.0.1:$PORT/v1/jobs/$JOB" | grep -E "Latency|50%|99%|Requests/sec|Non-2xx"
+
+echo "== search visibility (a job posted through the API, found by search)"
+python3 bench/visibility.py "http://127.0.0.1:$PORT" "$KEY" 200
 
 echo "== ledger import, $ROWS rows (admin, one file)"
 python3 bench/gen_ledger.py "$ROWS" > /tmp/qianlink-bench-ledger.csv

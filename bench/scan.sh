@@ -52,3 +52,27 @@ for run in first second; do
   echo "$run scan: $(python3 -c "print(round($END - $START, 1))") s"
 done
 psql "$DB_URL" -tAc "SELECT rule_id, count(*) FROM subsidy_events GROUP BY 1 ORDER BY 1"
+
+# Monitoring report over the same million workers (issue #9): one round with an
+# answer from every worker, then the report for the province.
+echo "seeding a monitoring round with $N answers ..."
+psql "$DB_URL" -v ON_ERROR_STOP=1 -q <<SQL
+INSERT INTO monitoring_rounds (period, scope_code) VALUES ('2024-12-01', '520000'), ('2024-11-01', '520000');
+INSERT INTO employment_facts (worker_id, status, effective_on, source)
+  SELECT id, CASE WHEN random() < 0.9 THEN 'employed' ELSE 'unemployed' END, '2024-12-15', 'monitoring' FROM workers;
+INSERT INTO monitoring_responses (period, worker_id, employment_status, work_place, work_province_code, industry, monthly_income, source)
+  SELECT '2024-12-01', w.id, f.status,
+         CASE WHEN f.status = 'employed' THEN (ARRAY['in_county', 'in_province', 'out_of_province'])[1 + (abs(hashtext(w.id::text)) % 3)] END,
+         CASE WHEN f.status = 'employed' AND abs(hashtext(w.id::text)) % 3 = 2 THEN '440000' END,
+         (ARRAY['制造业', '建筑业', '服务业', '农业'])[1 + (abs(hashtext(w.id::text || 'i')) % 4)],
+         CASE WHEN f.status = 'employed' THEN 2500 + abs(hashtext(w.id::text || 'm')) % 5000 END, 'officer'
+    FROM workers w JOIN employment_facts f ON f.worker_id = w.id AND f.source = 'monitoring';
+ANALYZE;
+SQL
+for run in first second; do
+  START=$(date +%s.%N)
+  target/release/qianlink report --database-url "$DB_URL" --period 2024-12 > /tmp/qianlink-report.json
+  END=$(date +%s.%N)
+  echo "$run report (1,000,000 workers, province): $(python3 -c "print(round($END - $START, 2))") s"
+done
+head -c 600 /tmp/qianlink-report.json; echo

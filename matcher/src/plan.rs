@@ -42,11 +42,27 @@ pub fn plan(
     load: &HashMap<Uuid, Load>,
     caps: Caps,
 ) -> Vec<Scored> {
-    // Candidates per job: a few more than wanted, so the caps can skip some.
+    // Candidates per job (a few more than wanted, so the caps can skip some),
+    // ranked on every core: jobs are independent.
+    let active: Vec<&Want<'_>> = wants.iter().filter(|w| w.offers > 0 && w.job.open).collect();
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 16);
+    let chunk = active.len().div_ceil(threads).max(1);
+    let ranked: Vec<Vec<Scored>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = active
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|want| top_candidates(store, want.job, ctx, want.offers * 4 + 10))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
     let mut pool: Vec<(bool, Scored, Uuid)> = Vec::new();
-    for want in wants.iter().filter(|w| w.offers > 0 && w.job.open) {
-        let take = want.offers * 4 + 10;
-        for s in top_candidates(store, want.job, ctx, take) {
+    for (want, candidates) in active.iter().zip(ranked) {
+        for s in candidates {
             if already.contains(&(want.job.id, s.worker_id)) {
                 continue;
             }
@@ -66,13 +82,14 @@ pub fn plan(
     let mut load = load.clone();
     let mut covered: HashSet<Uuid> = HashSet::new();
     let mut out = Vec::new();
+    let mut taken: HashSet<(Uuid, Uuid)> = HashSet::new();
     // Two rounds: first one offer per zero-employment household, then the rest.
     for round in 0..2 {
         for (zero, s, household) in &pool {
             if round == 0 && (!*zero || covered.contains(household)) {
                 continue;
             }
-            if out.iter().any(|o: &Scored| o.job_id == s.job_id && o.worker_id == s.worker_id) {
+            if taken.contains(&(s.job_id, s.worker_id)) {
                 continue;
             }
             let left = wanted.get(&s.job_id).copied().unwrap_or(0);
@@ -89,6 +106,7 @@ pub fn plan(
             if *zero {
                 covered.insert(*household);
             }
+            taken.insert((s.job_id, s.worker_id));
             out.push(s.clone());
         }
     }

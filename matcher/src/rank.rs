@@ -9,6 +9,7 @@ use crate::weights::Weights;
 use chrono::{Datelike, NaiveDate};
 use domain::synonyms::{Kinship, Synonyms};
 use domain::worker::{Category, EmploymentStatus};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -59,12 +60,12 @@ pub struct Context<'a> {
 /// loaded, so matching a word is one hash look-up with no allocation.
 pub struct JobTerms {
     /// word → (kinship, the job names this very word)
-    words: HashMap<String, (Kinship, bool)>,
+    words: FxHashMap<String, (Kinship, bool)>,
 }
 
 impl JobTerms {
     pub fn new(job: &JobSnap, syn: &Synonyms) -> Self {
-        let mut words: HashMap<String, (Kinship, bool)> = HashMap::new();
+        let mut words: FxHashMap<String, (Kinship, bool)> = FxHashMap::default();
         let mut add = |w: String, k: Kinship, exact: bool| {
             let e = words.entry(w).or_insert((k, exact));
             e.0 = e.0.max(k);
@@ -147,6 +148,41 @@ impl Acc<'_> {
             self.reasons.push(Reason { factor, points: p, text: text(), job_fit });
         }
     }
+}
+
+/// May this worker hear of any job at all? (Job-independent: not unable to
+/// work or a student, has not opted out, and is available: unemployed,
+/// returning, or employed but opted in.) The store keeps the list of such
+/// workers, so ranking never looks at the others.
+pub fn available(w: &WorkerSnap) -> bool {
+    w.accepts_offers
+        && w.birth_date.is_some()
+        && !matches!(w.status, Some(EmploymentStatus::UnableToWork | EmploymentStatus::Student) | None)
+        && (w.status == Some(EmploymentStatus::Unemployed)
+            || w.has(Category::Returning)
+            || (w.is_employed && w.seeking_while_employed))
+}
+
+/// The job's own hard filters for an available worker, fast: true when none applies.
+/// Equivalent to `available(w) && filters(job, w, ctx, false).is_empty()` (tested).
+pub fn fits(job: &JobSnap, w: &WorkerSnap, ctx: &Context<'_>) -> bool {
+    if job.cross_province() && !w.willing_cross_province {
+        return false;
+    }
+    if w.min_wage.is_some_and(|min| job.wage_max < min) {
+        return false;
+    }
+    if job.requirements.min_age.is_some() || job.requirements.max_age.is_some() {
+        let Some(b) = w.birth_date else { return false };
+        let age = age_on(b, ctx.today);
+        if job.requirements.min_age.is_some_and(|m| age < m) || job.requirements.max_age.is_some_and(|m| age > m) {
+            return false;
+        }
+    }
+    if !job.requirements.certificates.is_empty() && !filters(job, w, ctx, false).is_empty() {
+        return false;
+    }
+    !w.placed_jobs.contains(&job.id)
 }
 
 /// Why a worker cannot be offered this job, if anything.
@@ -405,8 +441,8 @@ pub fn top_candidates(store: &CandidateStore, job: &JobSnap, ctx: &Context<'_>, 
     let terms = JobTerms::new(job, ctx.synonyms);
     let mut heap: BinaryHeap<std::cmp::Reverse<Ranked>> = BinaryHeap::with_capacity(limit + 1);
     let mut scratch = Vec::new();
-    for w in store.iter() {
-        if !filters(job, w, ctx, false).is_empty() {
+    for w in store.available() {
+        if !fits(job, w, ctx) {
             continue;
         }
         let s = score(job, &terms, w, store.zero_employment(w.household_id), ctx, false, &mut scratch);

@@ -3,14 +3,21 @@
 //! zero-employment flag costs nothing at ranking time).
 
 use crate::model::WorkerSnap;
-use std::collections::HashMap;
+use crate::rank::available;
+use rustc_hash::FxHashMap;
 use uuid::Uuid;
+
+const NOT_AVAILABLE: u32 = u32::MAX;
 
 #[derive(Debug, Default)]
 pub struct CandidateStore {
     workers: Vec<Option<WorkerSnap>>,
-    index: HashMap<Uuid, usize>,
-    households: HashMap<Uuid, (u32, u32)>,
+    index: FxHashMap<Uuid, usize>,
+    households: FxHashMap<Uuid, (u32, u32)>,
+    /// Slots of the workers who may hear of jobs at all (`rank::available`),
+    /// and each slot's place in that list: ranking walks only these.
+    available: Vec<u32>,
+    available_at: Vec<u32>,
 }
 
 impl CandidateStore {
@@ -29,30 +36,57 @@ impl CandidateStore {
         add(&mut e.1, w.is_employed);
     }
 
+    fn set_available(&mut self, slot: usize, on: bool) {
+        let at = self.available_at[slot];
+        if on && at == NOT_AVAILABLE {
+            self.available_at[slot] = self.available.len() as u32;
+            self.available.push(slot as u32);
+        } else if !on && at != NOT_AVAILABLE {
+            let last = self.available.len() - 1;
+            self.available.swap(at as usize, last);
+            let moved = self.available[at as usize] as usize;
+            self.available_at[moved] = at;
+            self.available.pop();
+            self.available_at[slot] = NOT_AVAILABLE;
+        }
+    }
+
     /// Insert or replace a worker.
     pub fn upsert(&mut self, w: WorkerSnap) {
-        match self.index.get(&w.id).copied() {
+        let avail = available(&w);
+        let slot = match self.index.get(&w.id).copied() {
             Some(i) => {
                 if let Some(old) = self.workers[i].take() {
                     self.count(&old, -1);
                 }
                 self.count(&w, 1);
                 self.workers[i] = Some(w);
+                i
             }
             None => {
                 self.count(&w, 1);
-                self.index.insert(w.id, self.workers.len());
+                let i = self.workers.len();
+                self.index.insert(w.id, i);
                 self.workers.push(Some(w));
+                self.available_at.push(NOT_AVAILABLE);
+                i
             }
-        }
+        };
+        self.set_available(slot, avail);
     }
 
     pub fn remove(&mut self, id: Uuid) {
-        if let Some(i) = self.index.remove(&id)
-            && let Some(old) = self.workers[i].take()
-        {
-            self.count(&old, -1);
+        if let Some(i) = self.index.remove(&id) {
+            if let Some(old) = self.workers[i].take() {
+                self.count(&old, -1);
+            }
+            self.set_available(i, false);
         }
+    }
+
+    /// The workers who may hear of jobs at all, in no particular order.
+    pub fn available(&self) -> impl Iterator<Item = &WorkerSnap> {
+        self.available.iter().filter_map(|s| self.workers[*s as usize].as_ref())
     }
 
     pub fn get(&self, id: Uuid) -> Option<&WorkerSnap> {

@@ -294,6 +294,13 @@ fn ranking_does_not_depend_on_the_order_of_the_data() {
         }
         top_candidates(&store, &job(), &ctx, 50)
     };
+    // The fast filters agree with the explained ones, worker by worker.
+    let mut j = job();
+    j.requirements.max_age = Some(40);
+    for w in &workers {
+        let fast = crate::rank::available(w) && crate::rank::fits(&j, w, &ctx);
+        assert_eq!(fast, crate::rank::filters(&j, w, &ctx, false).is_empty(), "{w:?}");
+    }
     let first = ranked(&workers);
     assert_eq!(first.len(), 50);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);

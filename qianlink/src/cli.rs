@@ -37,6 +37,20 @@ enum Command {
     PlanOffers(PlanArgs),
     /// Rebuild the search index from PostgreSQL.
     Reindex(ReindexArgs),
+    /// Print a monitoring round's report (JSON), as the API serves it.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The round, YYYY-MM.
+    #[arg(long)]
+    period: String,
+    /// One county (default: the province).
+    #[arg(long)]
+    county: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -186,6 +200,24 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::PlanOffers(args) => plan_offers(args),
+        Command::Report(args) => {
+            let period = domain::calendar::YearMonth::parse(&args.period).map_err(|e| anyhow!("--period {e}"))?;
+            let mut conn = connect(&args.db.database_url)?;
+            let started = std::time::Instant::now();
+            let r = store::monitoring::report(&mut conn, period, args.county.as_deref(), None, 5000)
+                .map_err(|e| anyhow!("{e}"))?;
+            eprintln!("report computed in {:.2} s", started.elapsed().as_secs_f64());
+            println!(
+                "{}",
+                serde_json::json!({
+                    "period": r.period, "labour": r.labour, "employed": r.employed, "employment_rate": r.employment_rate,
+                    "by_destination": r.by_destination, "income_median": r.income_median, "income_mean": r.income_mean,
+                    "zero_employment_households": r.zero_employment_households.len(), "respondents": r.respondents,
+                    "returning_labour": r.returning_labour.len(), "previous": r.previous,
+                })
+            );
+            Ok(())
+        }
         Command::Reindex(args) => {
             connect(&args.db.database_url)?;
             let pool = store::pool(&args.db.database_url, 2).map_err(|e| anyhow!("{e}"))?;
