@@ -45,11 +45,60 @@ pub struct WorkerSnap {
     /// Jobs the worker is or was placed in.
     pub placed_jobs: Vec<Uuid>,
     pub declines: Vec<DeclineSnap>,
+    /// Inline copies of what ranking reads for every worker, so that the fast
+    /// path does not chase the pointers above (filled by the candidate store).
+    pub fast: Fast,
+}
+
+/// At most this many skills (own and trained) take part in ranking.
+pub const FAST_SKILLS: usize = 8;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fast {
+    /// The county code as a number (520102).
+    pub county: u32,
+    /// One bit per `Category` (in `Category::ALL` order).
+    pub categories: u8,
+    pub n_skills: u8,
+    /// Hashes of the normalised skills, own first, then those of trainings.
+    pub skills: [u64; FAST_SKILLS],
+}
+
+/// The hash under which a normalised word is matched.
+pub fn word_hash(word: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    word.hash(&mut h);
+    h.finish()
+}
+
+impl Fast {
+    pub fn of(w: &WorkerSnap) -> Self {
+        let mut f = Fast { county: w.county_code.parse().unwrap_or(0), ..Fast::default() };
+        for (i, c) in Category::ALL.iter().enumerate() {
+            if w.categories.contains(c) {
+                f.categories |= 1 << i;
+            }
+        }
+        for s in w.skills.iter().chain(w.trainings.iter().flat_map(|t| t.skills.iter())).take(FAST_SKILLS) {
+            f.skills[f.n_skills as usize] = word_hash(s);
+            f.n_skills += 1;
+        }
+        f
+    }
 }
 
 impl WorkerSnap {
     pub fn has(&self, c: Category) -> bool {
-        self.categories.contains(&c)
+        match Category::ALL.iter().position(|x| *x == c) {
+            Some(i) if self.fast != Fast::default() => self.fast.categories & (1 << i) != 0,
+            _ => self.categories.contains(&c),
+        }
+    }
+
+    /// The i-th skill as `Fast::skills` counts them.
+    pub fn skill_at(&self, i: usize) -> Option<&str> {
+        self.skills.iter().chain(self.trainings.iter().flat_map(|t| t.skills.iter())).nth(i).map(String::as_str)
     }
 }
 

@@ -59,38 +59,43 @@ pub struct Context<'a> {
 /// Worker skills are normalised (trimmed, lowercase) when snapshots are
 /// loaded, so matching a word is one hash look-up with no allocation.
 pub struct JobTerms {
-    /// word → (kinship, the job names this very word)
-    words: FxHashMap<String, (Kinship, bool)>,
+    /// hash of a word → (kinship, the job names this very word)
+    words: FxHashMap<u64, (Kinship, bool)>,
+    county: u32,
 }
 
 impl JobTerms {
     pub fn new(job: &JobSnap, syn: &Synonyms) -> Self {
-        let mut words: FxHashMap<String, (Kinship, bool)> = FxHashMap::default();
-        let mut add = |w: String, k: Kinship, exact: bool| {
-            let e = words.entry(w).or_insert((k, exact));
+        let mut words: FxHashMap<u64, (Kinship, bool)> = FxHashMap::default();
+        let mut add = |w: &str, k: Kinship, exact: bool| {
+            let e = words.entry(crate::model::word_hash(w)).or_insert((k, exact));
             e.0 = e.0.max(k);
             e.1 |= exact;
         };
         for s in &job.skills {
             let n = normalize(s);
             for (w, k) in syn.of(&n) {
-                add(w.clone(), *k, false);
+                add(w, *k, false);
             }
-            add(n, Kinship::Equivalent, true);
+            add(&n, Kinship::Equivalent, true);
         }
         // The occupation's name also describes the skill wanted.
         for s in job.occupation_name.iter() {
             let n = normalize(s);
             for (w, _) in syn.of(&n) {
-                add(w.clone(), Kinship::Related, false);
+                add(w, Kinship::Related, false);
             }
-            add(n, Kinship::Related, false);
+            add(&n, Kinship::Related, false);
         }
-        Self { words }
+        Self { words, county: job.county_code.parse().unwrap_or(0) }
     }
 
     fn matches(&self, word: &str) -> Option<(Kinship, bool)> {
-        self.words.get(word).copied()
+        self.by_hash(crate::model::word_hash(word))
+    }
+
+    fn by_hash(&self, h: u64) -> Option<(Kinship, bool)> {
+        self.words.get(&h).copied()
     }
 }
 
@@ -263,10 +268,13 @@ pub fn score(
     let mut acc = Acc { explain, total: 0.0, reasons };
     // Skills (the worker's own and those learnt in training).
     let mut skill_points = 0.0;
-    let mut matched: Vec<(&str, Kinship, bool)> = Vec::new();
-    for s in w.skills.iter().chain(w.trainings.iter().flat_map(|t| t.skills.iter())) {
-        if let Some((k, exact)) = terms.matches(s) {
-            if matched.iter().any(|(m, ..)| *m == s.as_str()) {
+    // (hash, index in the worker's skills, kinship, exact)
+    let mut matched: [(u64, usize, Kinship, bool); crate::model::FAST_SKILLS] =
+        [(0, 0, Kinship::Related, false); crate::model::FAST_SKILLS];
+    let mut n_matched = 0;
+    for (i, h) in w.fast.skills[..w.fast.n_skills as usize].iter().enumerate() {
+        if let Some((k, exact)) = terms.by_hash(*h) {
+            if matched[..n_matched].iter().any(|(m, ..)| m == h) {
                 continue;
             }
             skill_points += if exact {
@@ -276,16 +284,18 @@ pub fn score(
             } else {
                 wt.skill_related
             };
-            matched.push((s.as_str(), k, exact));
+            matched[n_matched] = (*h, i, k, exact);
+            n_matched += 1;
         }
     }
     if skill_points > 0.0 {
         acc.add("skills", skill_points.min(wt.skill_max), true, || {
-            let parts: Vec<String> = matched
+            let parts: Vec<String> = matched[..n_matched]
                 .iter()
-                .map(|(s, k, exact)| {
+                .map(|(_, i, k, exact)| {
+                    let s = w.skill_at(*i).unwrap_or_default();
                     if *exact {
-                        (*s).to_owned()
+                        s.to_owned()
                     } else if *k == Kinship::Equivalent {
                         format!("{s}（同类技能）")
                     } else {
@@ -345,9 +355,9 @@ pub fn score(
     acc.add("training", training_points.min(wt.training_max), true, || best_text.unwrap_or_default());
     // Location.
     let name = |c: &str| ctx.place_names.get(c).cloned().unwrap_or_else(|| c.to_owned());
-    if job.county_code == w.county_code {
+    if terms.county == w.fast.county {
         acc.add("location", wt.location_same_county, true, || format!("本县就业：{}", name(&job.county_code)));
-    } else if job.county_code.get(..4) == w.county_code.get(..4) {
+    } else if terms.county / 100 == w.fast.county / 100 {
         acc.add("location", wt.location_same_prefecture, true, || {
             format!("本市（州）就业：{}", name(&job.county_code))
         });
@@ -408,6 +418,14 @@ pub fn score(
 
 /// The verdict for one pair, explained.
 pub fn explain(job: &JobSnap, w: &WorkerSnap, zero_employment: bool, ctx: &Context<'_>) -> Verdict {
+    // A snapshot that did not go through the store gets its inline copies here.
+    let filled;
+    let w = if w.fast == crate::model::Fast::default() {
+        filled = WorkerSnap { fast: crate::model::Fast::of(w), ..w.clone() };
+        &filled
+    } else {
+        w
+    };
     let f = filters(job, w, ctx, true);
     if !f.is_empty() {
         return Verdict::Filtered { reasons: f };

@@ -52,7 +52,8 @@ impl CandidateStore {
     }
 
     /// Insert or replace a worker.
-    pub fn upsert(&mut self, w: WorkerSnap) {
+    pub fn upsert(&mut self, mut w: WorkerSnap) {
+        w.fast = crate::model::Fast::of(&w);
         let avail = available(&w);
         let slot = match self.index.get(&w.id).copied() {
             Some(i) => {

@@ -67,6 +67,7 @@ fn worker(n: u128) -> WorkerSnap {
         past_stays_months: vec![],
         placed_jobs: vec![],
         declines: vec![],
+        fast: Default::default(),
     }
 }
 

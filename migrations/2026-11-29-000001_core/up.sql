@@ -133,7 +133,7 @@ CREATE INDEX employment_facts_worker ON employment_facts (worker_id, effective_o
 CREATE FUNCTION worker_state(as_of date)
 RETURNS TABLE (worker_id uuid, household_id uuid, county_code text, status text,
                status_on date, is_labour boolean, is_employed boolean)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT w.id, w.household_id, w.county_code, f.status, f.effective_on,
            w.erased_at IS NULL
              AND f.status IS NOT NULL AND f.status NOT IN ('unable_to_work', 'student')

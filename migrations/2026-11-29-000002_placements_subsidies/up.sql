@@ -44,6 +44,7 @@ CREATE TABLE placement_reports (
     recorded_at        timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX placement_reports_placement ON placement_reports (placement_id, month);
+CREATE INDEX placement_reports_month ON placement_reports (month);
 
 CREATE TABLE placement_separations (
     id                 bigserial PRIMARY KEY,

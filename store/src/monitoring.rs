@@ -9,7 +9,7 @@ use crate::audit::{self, Actor};
 use crate::schema::{monitoring_responses, monitoring_rounds};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Date, Int4, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Date, Double, Nullable, Text, Uuid as SqlUuid};
 use domain::calendar::YearMonth;
 use domain::worker::FactSource;
 use serde::Serialize;
@@ -139,47 +139,12 @@ pub fn history(conn: &mut PgConnection, period: YearMonth, worker: Uuid) -> Resu
         .load(conn)?)
 }
 
-#[derive(QueryableByName)]
-struct Row {
-    #[diesel(sql_type = SqlUuid)]
-    worker_id: Uuid,
-    #[diesel(sql_type = Nullable<Text>)]
-    name: Option<String>,
-    #[diesel(sql_type = Text)]
-    household: String,
-    #[diesel(sql_type = Text)]
-    county_code: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    status: Option<String>,
-    #[diesel(sql_type = Bool)]
-    is_labour: bool,
-    #[diesel(sql_type = Bool)]
-    is_employed: bool,
-    #[diesel(sql_type = Nullable<Text>)]
-    r_status: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    work_place: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    work_province_code: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    industry: Option<String>,
-    #[diesel(sql_type = Nullable<Int4>)]
-    monthly_income: Option<i32>,
-    #[diesel(sql_type = Nullable<Text>)]
-    p_county: Option<String>,
-    #[diesel(sql_type = Nullable<Int4>)]
-    p_wage: Option<i32>,
-    #[diesel(sql_type = Nullable<Bool>)]
-    p_employed: Option<bool>,
-    #[diesel(sql_type = Nullable<Text>)]
-    prev_place: Option<String>,
-}
-
+/// One row per worker in scope: state (from `worker_state`), this round's
+/// latest answer, this month's counting placement report, last round's place.
 const ROWS_SQL: &str = "
 WITH ws AS (
-  SELECT s.worker_id, s.county_code, s.status, s.is_labour, s.is_employed, h.code AS household, w.name
+  SELECT s.worker_id, s.county_code, s.status, s.is_labour, s.is_employed, s.household_id AS household
     FROM worker_state($1) s JOIN workers w ON w.id = s.worker_id
-    JOIN households h ON h.id = s.household_id
     LEFT JOIN resettlement_sites rs ON rs.id = w.site_id
    WHERE w.erased_at IS NULL AND ($2::text IS NULL OR s.county_code = $2) AND ($3::text IS NULL OR rs.name = $3)),
 r AS (SELECT DISTINCT ON (worker_id) worker_id, employment_status, work_place, work_province_code, industry, monthly_income
@@ -189,9 +154,9 @@ pr AS (SELECT DISTINCT ON (p.worker_id) p.worker_id, p.work_county_code, rep.wag
          FROM placement_reports rep JOIN placements p ON p.id = rep.placement_id
         WHERE rep.month = $4 AND rep.source IN ('employer_report', 'broker_report', 'social_insurance_import', 'officer')
         ORDER BY p.worker_id, rep.recorded_at DESC)
-SELECT ws.worker_id, ws.name, ws.household, ws.county_code, ws.status, ws.is_labour, ws.is_employed,
-       r.employment_status AS r_status, r.work_place, r.work_province_code, r.industry, r.monthly_income,
-       pr.work_county_code AS p_county, pr.wage AS p_wage, pr.employed AS p_employed, prev.work_place AS prev_place
+SELECT ws.worker_id, ws.household, ws.county_code, ws.status, ws.is_labour, ws.is_employed,
+       r.employment_status, r.work_place, r.work_province_code, r.industry, r.monthly_income,
+       pr.work_county_code, pr.wage, pr.employed, prev.work_place
   FROM ws LEFT JOIN r ON r.worker_id = ws.worker_id LEFT JOIN pr ON pr.worker_id = ws.worker_id
   LEFT JOIN prev ON prev.worker_id = ws.worker_id";
 
@@ -253,64 +218,44 @@ fn rate(a: i64, b: i64) -> f64 {
     if b == 0 { 0.0 } else { ((a as f64 / b as f64) * 10000.0).round() / 10000.0 }
 }
 
-fn destination(work_place: Option<&str>, p_county: Option<&str>, county: &str) -> Option<String> {
-    if let Some(w) = work_place {
-        return Some(w.to_owned());
-    }
-    let c = p_county?;
-    Some(
-        if c == county {
-            "in_county"
-        } else if c.starts_with("52") {
-            "in_province"
-        } else {
-            "out_of_province"
-        }
-        .to_owned(),
-    )
-}
-
-struct Core {
+struct Counts {
     labour: i64,
     employed: i64,
-    zero: Vec<String>,
+    zero: i64,
 }
 
-fn core(rows: &[Row]) -> Core {
-    let mut households: HashMap<&str, (bool, bool)> = HashMap::new();
-    let (mut labour, mut employed) = (0, 0);
-    for r in rows {
-        let e = households.entry(&r.household).or_default();
-        if r.is_labour {
-            labour += 1;
-            e.0 = true;
-            if r.is_employed {
-                employed += 1;
-            }
-        }
-        if r.is_employed {
-            e.1 = true;
-        }
-    }
-    let mut zero: Vec<String> =
-        households.iter().filter(|(_, (l, e))| *l && !*e).map(|(h, _)| (*h).to_owned()).collect();
-    zero.sort();
-    Core { labour, employed, zero }
-}
-
-fn load_rows(
+/// Labour, employed and zero-employment households of a period, aggregated in SQL.
+fn core_counts(
     conn: &mut PgConnection,
     period: YearMonth,
     county: Option<&str>,
     site: Option<&str>,
-) -> Result<Vec<Row>, StoreError> {
-    Ok(diesel::sql_query(ROWS_SQL)
-        .bind::<Date, _>(period.last_day())
-        .bind::<Nullable<Text>, _>(county)
-        .bind::<Nullable<Text>, _>(site)
-        .bind::<Date, _>(period.first_day())
-        .bind::<Date, _>(period.pred().first_day())
-        .load(conn)?)
+) -> Result<Counts, StoreError> {
+    #[derive(QueryableByName)]
+    struct C {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        labour: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        employed: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        zero: i64,
+    }
+    let c: C = diesel::sql_query(
+        "WITH ws AS (
+           SELECT s.household_id, s.is_labour, s.is_employed
+             FROM worker_state($1) s JOIN workers w ON w.id = s.worker_id
+             LEFT JOIN resettlement_sites rs ON rs.id = w.site_id
+            WHERE w.erased_at IS NULL AND ($2::text IS NULL OR s.county_code = $2) AND ($3::text IS NULL OR rs.name = $3)),
+         hh AS (SELECT bool_or(is_labour) AS l, bool_or(is_employed) AS e FROM ws GROUP BY household_id)
+         SELECT (SELECT count(*) FROM ws WHERE is_labour) AS labour,
+                (SELECT count(*) FROM ws WHERE is_labour AND is_employed) AS employed,
+                (SELECT count(*) FROM hh WHERE l AND NOT e) AS zero",
+    )
+    .bind::<Date, _>(period.last_day())
+    .bind::<Nullable<Text>, _>(county)
+    .bind::<Nullable<Text>, _>(site)
+    .get_result(conn)?;
+    Ok(Counts { labour: c.labour, employed: c.employed, zero: c.zero })
 }
 
 /// Mean income of the answers for `period`, by county.
@@ -339,6 +284,8 @@ fn mean_income_by_county(
 }
 
 /// The report of one round, for the province, one county, or one site.
+/// (JIT compilation is turned off for its queries: it costs more than it
+/// saves on these one-pass scans.)
 pub fn report(
     conn: &mut PgConnection,
     period: YearMonth,
@@ -346,107 +293,192 @@ pub fn report(
     site: Option<&str>,
     list_cap: usize,
 ) -> Result<Report, StoreError> {
-    let rows = load_rows(conn, period, county, site)?;
-    let c = core(&rows);
+    conn.transaction(|conn| {
+        diesel::sql_query("SET LOCAL jit = off").execute(conn)?;
+        diesel::sql_query("SET LOCAL work_mem = '256MB'").execute(conn)?;
+        report_in(conn, period, county, site, list_cap)
+    })
+}
+
+fn report_in(
+    conn: &mut PgConnection,
+    period: YearMonth,
+    county: Option<&str>,
+    site: Option<&str>,
+    list_cap: usize,
+) -> Result<Report, StoreError> {
+    // One pass over worker_state into a temporary table; every figure is an
+    // aggregate over it, so a million workers never leave PostgreSQL.
+    diesel::sql_query(
+        "CREATE TEMP TABLE report_rows (worker_id uuid, household uuid, county_code text, status text, is_labour bool, \
+           is_employed bool, r_status text, work_place text, work_province_code text, industry text, monthly_income int, \
+           p_county text, p_wage int, p_employed bool, prev_place text) ON COMMIT DROP",
+    )
+    .execute(conn)?;
+    diesel::sql_query(format!("INSERT INTO report_rows {ROWS_SQL}"))
+        .bind::<Date, _>(period.last_day())
+        .bind::<Nullable<Text>, _>(county)
+        .bind::<Nullable<Text>, _>(site)
+        .bind::<Date, _>(period.first_day())
+        .bind::<Date, _>(period.pred().first_day())
+        .execute(conn)?;
+    diesel::sql_query(
+        "CREATE TEMP VIEW report_view AS SELECT *, \
+           CASE WHEN r_status IS NOT NULL THEN r_status IN ('employed', 'self_employed', 'public_welfare_post') \
+                ELSE coalesce(p_employed, false) END AS answered_employed, \
+           coalesce(work_place, CASE WHEN p_county = county_code THEN 'in_county' WHEN p_county LIKE '52%' THEN 'in_province' \
+                                     WHEN p_county IS NOT NULL THEN 'out_of_province' END) AS destination \
+         FROM report_rows",
+    )
+    .execute(conn)?;
+    #[derive(QueryableByName)]
+    struct Totals {
+        #[diesel(sql_type = BigInt)]
+        labour: i64,
+        #[diesel(sql_type = BigInt)]
+        employed: i64,
+        #[diesel(sql_type = BigInt)]
+        pwp: i64,
+        #[diesel(sql_type = BigInt)]
+        respondents: i64,
+        #[diesel(sql_type = Nullable<Double>)]
+        median: Option<f64>,
+        #[diesel(sql_type = Nullable<Double>)]
+        mean: Option<f64>,
+    }
+    let t: Totals = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE is_labour) AS labour, count(*) FILTER (WHERE is_labour AND is_employed) AS employed, \
+                count(*) FILTER (WHERE status = 'public_welfare_post') AS pwp, \
+                count(*) FILTER (WHERE is_labour AND (r_status IS NOT NULL OR p_employed IS NOT NULL)) AS respondents, \
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY coalesce(monthly_income, p_wage)) \
+                  FILTER (WHERE answered_employed AND coalesce(monthly_income, p_wage) IS NOT NULL) AS median, \
+                avg(coalesce(monthly_income, p_wage)) FILTER (WHERE answered_employed)::float8 AS mean \
+           FROM report_view",
+    )
+    .get_result(conn)?;
+    #[derive(QueryableByName)]
+    struct KV {
+        #[diesel(sql_type = Text)]
+        k: String,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let group = |conn: &mut PgConnection, sql: &str| -> Result<BTreeMap<String, i64>, StoreError> {
+        Ok(diesel::sql_query(sql).load::<KV>(conn)?.into_iter().map(|r| (r.k, r.n)).collect())
+    };
+    let by_destination = group(
+        conn,
+        "SELECT destination AS k, count(*) AS n FROM report_view WHERE answered_employed AND destination IS NOT NULL GROUP BY 1",
+    )?;
+    let by_province = group(
+        conn,
+        "SELECT coalesce(work_province_code, left(p_county, 2) || '0000', 'unknown') AS k, count(*) AS n FROM report_view \
+          WHERE answered_employed AND destination = 'out_of_province' GROUP BY 1",
+    )?;
+    let by_industry = group(
+        conn,
+        "SELECT coalesce(industry, '未填报') AS k, count(*) AS n FROM report_view WHERE answered_employed GROUP BY 1",
+    )?;
+    #[derive(QueryableByName)]
+    struct P {
+        #[diesel(sql_type = SqlUuid)]
+        worker_id: Uuid,
+        #[diesel(sql_type = Nullable<Text>)]
+        name: Option<String>,
+        #[diesel(sql_type = Text)]
+        county_code: String,
+    }
+    let people = |conn: &mut PgConnection, filter: &str| -> Result<Vec<Person>, StoreError> {
+        Ok(diesel::sql_query(format!(
+            "SELECT r.worker_id, w.name, r.county_code FROM report_view r JOIN workers w ON w.id = r.worker_id WHERE {filter} ORDER BY r.worker_id LIMIT $1"
+        ))
+        .bind::<BigInt, _>(list_cap as i64)
+        .load::<P>(conn)?
+        .into_iter()
+        .map(|p| Person { worker_id: p.worker_id, name: p.name, county_code: p.county_code })
+        .collect())
+    };
+    let returning = people(
+        conn,
+        "r.prev_place = 'out_of_province' AND (r.work_place IN ('in_county', 'in_province') OR r.r_status = 'unemployed')",
+    )?;
+    let non_respondents = people(conn, "r.is_labour AND r.r_status IS NULL AND r.p_employed IS NULL")?;
+    #[derive(QueryableByName)]
+    struct H {
+        #[diesel(sql_type = BigInt)]
+        with_labour: i64,
+        #[diesel(sql_type = BigInt)]
+        with_employed: i64,
+        #[diesel(sql_type = BigInt)]
+        zero: i64,
+    }
+    let hq = "WITH hh AS (SELECT household, bool_or(is_labour) AS l, bool_or(is_employed) AS e FROM report_rows GROUP BY household)";
+    let h: H = diesel::sql_query(format!(
+        "{hq} SELECT count(*) FILTER (WHERE l) AS with_labour, count(*) FILTER (WHERE l AND e) AS with_employed, \
+                count(*) FILTER (WHERE l AND NOT e) AS zero FROM hh"
+    ))
+    .get_result(conn)?;
+    let zero: Vec<String> = diesel::sql_query(format!(
+        "{hq} SELECT h.code AS k, 0::bigint AS n FROM hh JOIN households h ON h.id = hh.household WHERE l AND NOT e ORDER BY h.code LIMIT $1"
+    ))
+    .bind::<BigInt, _>(list_cap as i64)
+    .load::<KV>(conn)?
+    .into_iter()
+    .map(|r| r.k)
+    .collect();
+    #[derive(QueryableByName)]
+    struct M {
+        #[diesel(sql_type = Text)]
+        county_code: String,
+        #[diesel(sql_type = Nullable<Double>)]
+        mean: Option<f64>,
+    }
+    let now: HashMap<String, f64> = diesel::sql_query(
+        "SELECT county_code, avg(monthly_income)::float8 AS mean FROM report_rows WHERE monthly_income IS NOT NULL GROUP BY 1",
+    )
+    .load::<M>(conn)?
+    .into_iter()
+    .filter_map(|m| m.mean.map(|v| (m.county_code, v)))
+    .collect();
+    diesel::sql_query("DROP VIEW report_view").execute(conn)?;
     let mut rep = Report {
         period: period.to_string(),
         county_code: county.map(str::to_owned),
         site: site.map(str::to_owned),
-        labour: c.labour,
-        employed: c.employed,
-        employment_rate: rate(c.employed, c.labour),
-        households_with_labour: 0,
-        ..Report::default()
+        labour: t.labour,
+        employed: t.employed,
+        employment_rate: rate(t.employed, t.labour),
+        by_destination,
+        by_province,
+        by_industry,
+        income_median: t.median,
+        income_mean: t.mean.map(|m| (m * 100.0).round() / 100.0),
+        returning_labour: returning,
+        households_with_labour: h.with_labour,
+        households_with_employed: h.with_employed,
+        zero_employment_households: zero,
+        public_welfare_post: t.pwp,
+        respondents: t.respondents,
+        response_rate: rate(t.respondents, t.labour),
+        non_respondents,
+        previous: None,
+        income_growth: vec![],
     };
-    let mut households: HashMap<&str, (bool, bool)> = HashMap::new();
-    let mut incomes: Vec<i32> = Vec::new();
-    for r in &rows {
-        let e = households.entry(&r.household).or_default();
-        e.0 |= r.is_labour;
-        e.1 |= r.is_employed;
-        if r.status.as_deref() == Some("public_welfare_post") {
-            rep.public_welfare_post += 1;
-        }
-        let answered = r.r_status.is_some() || r.p_employed.is_some();
-        if r.is_labour {
-            if answered {
-                rep.respondents += 1;
-            } else if rep.non_respondents.len() < list_cap {
-                rep.non_respondents.push(Person {
-                    worker_id: r.worker_id,
-                    name: r.name.clone(),
-                    county_code: r.county_code.clone(),
-                });
-            }
-        }
-        let employed_answer = match (&r.r_status, r.p_employed) {
-            (Some(s), _) => matches!(s.as_str(), "employed" | "self_employed" | "public_welfare_post"),
-            (None, Some(e)) => e,
-            _ => false,
-        };
-        if employed_answer {
-            let dest = destination(r.work_place.as_deref(), r.p_county.as_deref(), &r.county_code);
-            if let Some(d) = dest {
-                *rep.by_destination.entry(d.clone()).or_default() += 1;
-                if d == "out_of_province" {
-                    let prov = r
-                        .work_province_code
-                        .clone()
-                        .or_else(|| r.p_county.as_ref().map(|c| format!("{}0000", &c[..2])))
-                        .unwrap_or_else(|| "unknown".into());
-                    *rep.by_province.entry(prov).or_default() += 1;
-                }
-            }
-            let industry = r.industry.clone().unwrap_or_else(|| "未填报".into());
-            *rep.by_industry.entry(industry).or_default() += 1;
-            if let Some(i) = r.monthly_income.or(r.p_wage) {
-                incomes.push(i);
-            }
-        }
-        // Outside the province last round, home now.
-        let home_now = matches!(r.work_place.as_deref(), Some("in_county" | "in_province"))
-            || r.r_status.as_deref() == Some("unemployed");
-        if r.prev_place.as_deref() == Some("out_of_province") && home_now && rep.returning_labour.len() < list_cap {
-            rep.returning_labour.push(Person {
-                worker_id: r.worker_id,
-                name: r.name.clone(),
-                county_code: r.county_code.clone(),
-            });
-        }
-    }
-    rep.households_with_labour = households.values().filter(|(l, _)| *l).count() as i64;
-    rep.households_with_employed = households.values().filter(|(l, e)| *l && *e).count() as i64;
-    rep.zero_employment_households = c.zero.iter().take(list_cap).cloned().collect();
-    rep.response_rate = rate(rep.respondents, rep.labour);
-    incomes.sort_unstable();
-    if !incomes.is_empty() {
-        let n = incomes.len();
-        let median = if n % 2 == 1 {
-            f64::from(incomes[n / 2])
-        } else {
-            (f64::from(incomes[n / 2 - 1]) + f64::from(incomes[n / 2])) / 2.0
-        };
-        rep.income_median = Some(median);
-        let mean = incomes.iter().map(|&i| f64::from(i)).sum::<f64>() / n as f64;
-        rep.income_mean = Some((mean * 100.0).round() / 100.0);
-    }
-    // Changes since the previous round.
+    // Changes since the previous round (counts only).
     let prev_period = period.pred();
-    let prev_rows = load_rows(conn, prev_period, county, site)?;
-    let p = core(&prev_rows);
+    let p = core_counts(conn, prev_period, county, site)?;
     let prev_rate = rate(p.employed, p.labour);
     rep.previous = Some(Previous {
         period: prev_period.to_string(),
         employment_rate: prev_rate,
         employed: p.employed,
-        zero_employment_households: p.zero.len() as i64,
+        zero_employment_households: p.zero,
         employment_rate_change: ((rep.employment_rate - prev_rate) * 10000.0).round() / 10000.0,
         employed_change: rep.employed - p.employed,
-        zero_employment_change: c.zero.len() as i64 - p.zero.len() as i64,
+        zero_employment_change: h.zero - p.zero,
     });
     // Income growth against the same period a year earlier, per county.
     let year_before = YearMonth::new(period.year() - 1, period.month()).unwrap_or(period);
-    let now = mean_income_by_county(conn, period, county)?;
     let before = mean_income_by_county(conn, year_before, county)?;
     let counties: std::collections::BTreeSet<&String> = now.keys().chain(before.keys()).collect();
     for cc in counties {

@@ -309,8 +309,12 @@ async fn workbook_import_and_consolidation() {
     // The workbook says the same.
     let res = w.app.get_as(&w.app.admin_key, &format!("/v1/demand-lists/{y}/consolidated.xlsx")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let mut wb: calamine::Xlsx<_> =
-        calamine::open_workbook_from_rs(std::io::Cursor::new(res.bytes().await.unwrap().to_vec())).unwrap();
+    let bytes = res.bytes().await.unwrap().to_vec();
+    // For the manual LibreOffice check recorded in docs/workbooks.md.
+    if let Ok(dir) = std::env::var("QIANLINK_DUMP_WORKBOOKS") {
+        std::fs::write(format!("{dir}/demand-consolidated.xlsx"), &bytes).unwrap();
+    }
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
     let kinds = wb.worksheet_range("按类别汇总").unwrap();
     let rows: Vec<Vec<String>> = kinds.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
     let employment = rows.iter().find(|r| r[0] == "就业需求").unwrap();

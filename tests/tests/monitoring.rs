@@ -188,6 +188,10 @@ async fn a_round_report_matches_the_figures_worked_out_by_hand() {
     let res = app.get_as(&county, &format!("/v1/monitoring-rounds/{p}/report.xlsx")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let bytes = res.bytes().await.unwrap().to_vec();
+    // For the manual LibreOffice check recorded in docs/workbooks.md.
+    if let Ok(dir) = std::env::var("QIANLINK_DUMP_WORKBOOKS") {
+        std::fs::write(format!("{dir}/monitoring-report.xlsx"), &bytes).unwrap();
+    }
     use calamine::Reader;
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
     let overview = wb.worksheet_range("概况").unwrap();
