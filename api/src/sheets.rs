@@ -146,24 +146,7 @@ pub fn read_table(bytes: &[u8], filename: &str) -> Result<Table, ApiError> {
             .worksheet_range_at(0)
             .ok_or_else(|| bad_file("The workbook has no sheet."))?
             .map_err(|e| bad_file(format!("The first sheet could not be read: {e}")))?;
-        let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
-        let mut rows = range.rows();
-        let headers: Vec<String> = rows.next().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default();
-        let mut out = Vec::new();
-        for (i, r) in rows.enumerate() {
-            let cells: Vec<String> = r.iter().map(cell_text).collect();
-            if cells.iter().all(String::is_empty) {
-                continue;
-            }
-            if out.len() >= MAX_ROWS {
-                return Err(ApiError::with_message(
-                    ErrorCode::PayloadTooLarge,
-                    format!("At most {MAX_ROWS} rows per file; split the file."),
-                ));
-            }
-            out.push((start_row + i + 2, cells));
-        }
-        Ok(Table { headers, rows: out })
+        range_table(&range)
     } else {
         let text = std::str::from_utf8(bytes)
             .map_err(|_| bad_file("The CSV file is not UTF-8 text; save it as \"CSV UTF-8\"."))?;
@@ -256,6 +239,28 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
+/// A sheet's cells as text, with spreadsheet row numbers; blank rows skipped.
+fn range_table(range: &calamine::Range<Data>) -> Result<Table, ApiError> {
+    let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
+    let mut rows = range.rows();
+    let headers: Vec<String> = rows.next().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, r) in rows.enumerate() {
+        let cells: Vec<String> = r.iter().map(cell_text).collect();
+        if cells.iter().all(String::is_empty) {
+            continue;
+        }
+        if out.len() >= MAX_ROWS {
+            return Err(ApiError::with_message(
+                ErrorCode::PayloadTooLarge,
+                format!("At most {MAX_ROWS} rows per sheet; split the file."),
+            ));
+        }
+        out.push((start_row + i + 2, cells));
+    }
+    Ok(Table { headers, rows: out })
+}
+
 /// Every sheet of an .xlsx upload by name (first row = headers).
 pub fn read_sheets(bytes: &[u8]) -> Result<HashMap<String, Table>, ApiError> {
     if !bytes.starts_with(b"PK\x03\x04") {
@@ -266,24 +271,7 @@ pub fn read_sheets(bytes: &[u8]) -> Result<HashMap<String, Table>, ApiError> {
     let mut out = HashMap::new();
     for name in wb.sheet_names() {
         let range = wb.worksheet_range(&name).map_err(|e| bad_file(format!("Sheet {name} could not be read: {e}")))?;
-        let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
-        let mut rows = range.rows();
-        let headers: Vec<String> = rows.next().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default();
-        let mut data = Vec::new();
-        for (i, r) in rows.enumerate() {
-            let cells: Vec<String> = r.iter().map(cell_text).collect();
-            if cells.iter().all(String::is_empty) {
-                continue;
-            }
-            if data.len() >= MAX_ROWS {
-                return Err(ApiError::with_message(
-                    ErrorCode::PayloadTooLarge,
-                    format!("At most {MAX_ROWS} rows per sheet."),
-                ));
-            }
-            data.push((start_row + i + 2, cells));
-        }
-        out.insert(name, Table { headers, rows: data });
+        out.insert(name, range_table(&range)?);
     }
     Ok(out)
 }
