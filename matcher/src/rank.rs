@@ -161,6 +161,7 @@ impl Acc<'_> {
 /// workers, so ranking never looks at the others.
 pub fn available(w: &WorkerSnap) -> bool {
     w.accepts_offers
+        && w.is_labour
         && w.birth_date.is_some()
         && !matches!(w.status, Some(EmploymentStatus::UnableToWork | EmploymentStatus::Student) | None)
         && (w.status == Some(EmploymentStatus::Unemployed)
@@ -204,6 +205,9 @@ pub fn filters(job: &JobSnap, w: &WorkerSnap, ctx: &Context<'_>, explain: bool) 
     }
     if !w.accepts_offers {
         no(&|| "已退订岗位推送".into());
+    }
+    if !w.is_labour && !matches!(w.status, Some(EmploymentStatus::UnableToWork | EmploymentStatus::Student) | None) {
+        no(&|| "不在劳动年龄（16–60岁）".into());
     }
     let available = w.status == Some(EmploymentStatus::Unemployed)
         || w.has(Category::Returning)

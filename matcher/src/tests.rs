@@ -112,6 +112,7 @@ fn each_filter_alone() {
         (Box::new(|w, _| w.status = Some(EmploymentStatus::UnableToWork)), "无劳动能力"),
         (Box::new(|w, _| w.status = Some(EmploymentStatus::Student)), "在校学生"),
         (Box::new(|w, _| w.accepts_offers = false), "已退订岗位推送"),
+        (Box::new(|w, _| w.is_labour = false), "不在劳动年龄"),
         (
             Box::new(|w, _| {
                 w.status = Some(EmploymentStatus::Employed);
