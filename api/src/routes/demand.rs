@@ -731,14 +731,11 @@ pub async fn supply(
     let year = year_of(year.into_inner())?;
     let caller = auth.clone();
     let asked = q.team_id;
-    let today = state.today();
     let out = with_matcher(&state, move |m, conn| {
         let team = reader_team(conn, &caller, asked)?;
         let (_, items) = store::demand::list(conn, team, year)?.ok_or_else(|| ApiError::not_found("demand list"))?;
         let (_, codes) = store::demand::team(conn, team)?.unwrap_or_default();
         let prefectures: Vec<String> = codes.iter().map(|c| format!("{}00", &c[..4])).collect();
-        let occupation_names = store::matching::place_names(conn).ok();
-        let _ = occupation_names;
         let cs = m.store.read().map_err(|_| ApiError::new(ErrorCode::Internal))?;
         let ctx = m.context();
         let mut out = Supply { items: vec![], by_prefecture: BTreeMap::new() };
@@ -813,7 +810,6 @@ pub async fn supply(
                 shortfall: (headcount - good).max(0),
                 training_needed,
             });
-            let _ = today;
         }
         Ok(out)
     })
