@@ -159,7 +159,6 @@ fn main() {
             past_stays_months: if rng.random_bool(0.2) { vec![rng.random_range(1..24)] } else { vec![] },
             placed_jobs: vec![],
             declines: vec![],
-            fast: Default::default(),
         };
         if std::env::var("DATABASE_URL").is_ok() {
             rows.push(w.clone());

@@ -3,7 +3,10 @@
 //! The fast path (`explain = false`) allocates nothing per worker; reasons
 //! with their Chinese texts are only written for the pairs that are shown.
 
-use crate::model::{JobSnap, WorkerSnap};
+use crate::model::{
+    Fast, JobSnap, SLOW_PREFERRED, SLOW_TRAININGS, WILLING_CROSS_PROVINCE, WorkerSnap, ZERO_EMPLOYMENT, nearness,
+    packed_date, placed_bit,
+};
 use crate::store::CandidateStore;
 use crate::weights::Weights;
 use chrono::{Datelike, NaiveDate};
@@ -55,17 +58,28 @@ pub struct Context<'a> {
     pub place_names: &'a HashMap<String, String>,
 }
 
-/// The job's skills and every word related to them, prepared once per job.
+/// The job's skills and every word related to them, and the job's filters in
+/// the form the inline copies are compared with, prepared once per job.
 /// Worker skills are normalised (trimmed, lowercase) when snapshots are
 /// loaded, so matching a word is one hash look-up with no allocation.
 pub struct JobTerms {
     /// hash of a word → (kinship, the job names this very word)
     words: FxHashMap<u64, (Kinship, bool)>,
     county: u32,
+    cross_province: bool,
+    ages: bool,
+    /// Today as yyyymmdd.
+    today: i32,
+    /// Trainings completed on or after this day (since the common era) are recent.
+    recent_from: i32,
+    /// Declines on or after this day count for fatigue.
+    declines_from: i32,
+    placed_bit: u64,
 }
 
 impl JobTerms {
-    pub fn new(job: &JobSnap, syn: &Synonyms) -> Self {
+    pub fn new(job: &JobSnap, ctx: &Context<'_>) -> Self {
+        let syn = ctx.synonyms;
         let mut words: FxHashMap<u64, (Kinship, bool)> = FxHashMap::default();
         let mut add = |w: &str, k: Kinship, exact: bool| {
             let e = words.entry(crate::model::word_hash(w)).or_insert((k, exact));
@@ -87,7 +101,18 @@ impl JobTerms {
             }
             add(&n, Kinship::Related, false);
         }
-        Self { words, county: job.county_code.parse().unwrap_or(0) }
+        let today = ctx.today.num_days_from_ce();
+        let clamp = |days: i64| i32::try_from(days).unwrap_or(if days < 0 { 0 } else { i32::MAX });
+        Self {
+            words,
+            county: job.county_code.parse().unwrap_or(0),
+            cross_province: job.cross_province(),
+            ages: job.requirements.min_age.is_some() || job.requirements.max_age.is_some(),
+            today: packed_date(ctx.today),
+            recent_from: today.saturating_sub(clamp(ctx.weights.training_recent_years.saturating_mul(366))),
+            declines_from: today.saturating_sub(clamp(ctx.weights.fatigue_window_days)),
+            placed_bit: placed_bit(job.id),
+        }
     }
 
     fn matches(&self, word: &str) -> Option<(Kinship, bool)> {
@@ -102,19 +127,6 @@ impl JobTerms {
 /// How worker and training skills are stored in snapshots.
 pub fn normalize(s: &str) -> String {
     s.trim().to_lowercase()
-}
-
-/// How near two occupation codes are: 3 same 细类, 2 same 小类, 1 same 中类.
-fn nearness(a: &str, b: &str) -> u8 {
-    if a == b && a.len() == 10 {
-        3
-    } else if a.len() >= 7 && b.len() >= 7 && a[..7] == b[..7] {
-        2
-    } else if a.len() >= 4 && b.len() >= 4 && a[..4] == b[..4] {
-        1
-    } else {
-        0
-    }
 }
 
 fn round1(x: f64) -> f64 {
@@ -172,23 +184,40 @@ pub fn available(w: &WorkerSnap) -> bool {
 /// The job's own hard filters for an available worker, fast: true when none applies.
 /// Equivalent to `available(w) && filters(job, w, ctx, false).is_empty()` (tested).
 pub fn fits(job: &JobSnap, w: &WorkerSnap, ctx: &Context<'_>) -> bool {
-    if job.cross_province() && !w.willing_cross_province {
+    let terms = JobTerms::new(job, ctx);
+    fits_fast(job, &terms, &Fast::of(w, false), || Some(w), ctx)
+}
+
+/// `fits` on the inline copies; `cold` gives the snapshot for rare checks.
+fn fits_fast<'w>(
+    job: &JobSnap,
+    terms: &JobTerms,
+    f: &Fast,
+    cold: impl Fn() -> Option<&'w WorkerSnap>,
+    ctx: &Context<'_>,
+) -> bool {
+    if terms.cross_province && f.flags & WILLING_CROSS_PROVINCE == 0 {
         return false;
     }
-    if w.min_wage.is_some_and(|min| job.wage_max < min) {
+    if f.min_wage.is_some_and(|min| job.wage_max < min) {
         return false;
     }
-    if job.requirements.min_age.is_some() || job.requirements.max_age.is_some() {
-        let Some(b) = w.birth_date else { return false };
-        let age = age_on(b, ctx.today);
+    if terms.ages {
+        if f.birth == 0 {
+            return false;
+        }
+        let age = (terms.today - f.birth).div_euclid(10_000);
         if job.requirements.min_age.is_some_and(|m| age < m) || job.requirements.max_age.is_some_and(|m| age > m) {
             return false;
         }
     }
-    if !job.requirements.certificates.is_empty() && !filters(job, w, ctx, false).is_empty() {
+    if !job.requirements.certificates.is_empty() && cold().is_none_or(|w| !filters(job, w, ctx, false).is_empty()) {
         return false;
     }
-    !w.placed_jobs.contains(&job.id)
+    if f.placed & terms.placed_bit != 0 && cold().is_none_or(|w| w.placed_jobs.contains(&job.id)) {
+        return false;
+    }
+    true
 }
 
 /// Why a worker cannot be offered this job, if anything.
@@ -258,12 +287,22 @@ pub fn filters(job: &JobSnap, w: &WorkerSnap, ctx: &Context<'_>, explain: bool) 
     out
 }
 
-/// Score an eligible worker; returns the total (sum of the rounded points).
-pub fn score(
+/// One training record as scoring reads it.
+struct Trained {
+    occupation_near: u8,
+    shares_skill: bool,
+    certificate: bool,
+    recent: bool,
+}
+
+/// Score an eligible worker from the inline copies; returns the total (sum
+/// of the rounded points). `cold` gives the snapshot: read for rare data and,
+/// when `explain`, for the texts — the points are the same either way.
+pub fn score<'w>(
     job: &JobSnap,
     terms: &JobTerms,
-    w: &WorkerSnap,
-    zero_employment: bool,
+    f: &Fast,
+    cold: impl Fn() -> Option<&'w WorkerSnap>,
     ctx: &Context<'_>,
     explain: bool,
     reasons: &mut Vec<Reason>,
@@ -276,7 +315,7 @@ pub fn score(
     let mut matched: [(u64, usize, Kinship, bool); crate::model::FAST_SKILLS] =
         [(0, 0, Kinship::Related, false); crate::model::FAST_SKILLS];
     let mut n_matched = 0;
-    for (i, h) in w.fast.skills[..w.fast.n_skills as usize].iter().enumerate() {
+    for (i, h) in f.skills[..f.n_skills as usize].iter().enumerate() {
         if let Some((k, exact)) = terms.by_hash(*h) {
             if matched[..n_matched].iter().any(|(m, ..)| m == h) {
                 continue;
@@ -294,10 +333,11 @@ pub fn score(
     }
     if skill_points > 0.0 {
         acc.add("skills", skill_points.min(wt.skill_max), true, || {
+            let w = cold();
             let parts: Vec<String> = matched[..n_matched]
                 .iter()
                 .map(|(_, i, k, exact)| {
-                    let s = w.skill_at(*i).unwrap_or_default();
+                    let s = w.and_then(|w| w.skill_at(*i)).unwrap_or_default();
                     if *exact {
                         s.to_owned()
                     } else if *k == Kinship::Equivalent {
@@ -310,71 +350,112 @@ pub fn score(
             format!("技能匹配：{}", parts.join("、"))
         });
     }
+    // Training records: inline, or from the snapshot when there are more.
+    let code = job.occupation_code.as_deref().map(str::as_bytes);
+    let mut trained = [const { None::<Trained> }; crate::model::FAST_TRAININGS];
+    let slow: Vec<Trained>;
+    let records: &[Option<Trained>];
+    let slow_records: &[Trained];
+    if f.flags & SLOW_TRAININGS == 0 {
+        for (k, t) in f.trainings[..f.n_trainings as usize].iter().enumerate() {
+            trained[k] = Some(Trained {
+                occupation_near: match (code, &t.occupation) {
+                    (Some(a), Some(b)) => nearness(a, b.as_bytes()),
+                    _ => 0,
+                },
+                shares_skill: (0..crate::model::FAST_SKILLS)
+                    .any(|i| t.skills & (1 << i) != 0 && terms.by_hash(f.skills[i]).is_some()),
+                certificate: t.certificate,
+                recent: t.completed >= terms.recent_from,
+            });
+        }
+        records = &trained[..f.n_trainings as usize];
+        slow_records = &[];
+    } else {
+        slow = cold()
+            .map(|w| {
+                w.trainings
+                    .iter()
+                    .map(|t| Trained {
+                        occupation_near: match (code, &t.occupation_code) {
+                            (Some(a), Some(b)) => nearness(a, b.as_bytes()),
+                            _ => 0,
+                        },
+                        shares_skill: t.skills.iter().any(|s| terms.matches(s).is_some()),
+                        certificate: t.certificate.is_some(),
+                        recent: t.completed_on.num_days_from_ce() >= terms.recent_from,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        records = &[];
+        slow_records = &slow;
+    }
+    let all = || records.iter().flatten().chain(slow_records.iter());
     // Occupation, through training records.
     if let Some(code) = &job.occupation_code {
-        let best = w
-            .trainings
-            .iter()
-            .filter_map(|t| t.occupation_code.as_deref())
-            .map(|c| nearness(code, c))
-            .max()
-            .unwrap_or(0);
+        let best = all().map(|t| t.occupation_near).max().unwrap_or(0);
         let (points, what) = match best {
             3 => (wt.occupation_same, "相同职业"),
             2 => (wt.occupation_same_minor, "同一职业小类"),
             1 => (wt.occupation_same_middle, "同一职业中类"),
             _ => (0.0, ""),
         };
-        let name = job.occupation_name.clone().unwrap_or_else(|| code.clone());
-        acc.add("occupation", points, true, || format!("培训职业与岗位{what}：{name}"));
+        acc.add("occupation", points, true, || {
+            let name = job.occupation_name.clone().unwrap_or_else(|| code.clone());
+            format!("培训职业与岗位{what}：{name}")
+        });
     }
     // Training records relevant to the job.
     let mut training_points = 0.0;
-    let mut best_text: Option<String> = None;
-    for t in &w.trainings {
-        let near = match (&job.occupation_code, &t.occupation_code) {
-            (Some(a), Some(b)) => nearness(a, b) >= 2,
-            _ => false,
-        };
-        let shares = t.skills.iter().any(|s| terms.matches(s).is_some());
-        if !(near || shares) {
+    let mut first_relevant: Option<usize> = None;
+    for (k, t) in all().enumerate() {
+        if !(t.occupation_near >= 2 || t.shares_skill) {
             continue;
         }
         let mut p = wt.training_relevant;
-        if t.certificate.is_some() {
+        if t.certificate {
             p += wt.training_certificate;
         }
-        if (ctx.today - t.completed_on).num_days() <= wt.training_recent_years * 366 {
+        if t.recent {
             p += wt.training_recent;
         }
         training_points += p;
-        if explain && best_text.is_none() {
-            let year = t.completed_on.year();
-            best_text = Some(match &t.certificate {
-                Some(c) => format!("持有{c}（{year}年{}）", kind_label(&t.kind)),
-                None => format!("参加{}（{year}年{}）", t.course, kind_label(&t.kind)),
-            });
-        }
+        first_relevant.get_or_insert(k);
     }
-    acc.add("training", training_points.min(wt.training_max), true, || best_text.unwrap_or_default());
+    acc.add("training", training_points.min(wt.training_max), true, || {
+        let Some(t) = first_relevant.and_then(|k| cold().and_then(|w| w.trainings.get(k))) else {
+            return String::new();
+        };
+        let year = t.completed_on.year();
+        match &t.certificate {
+            Some(c) => format!("持有{c}（{year}年{}）", kind_label(&t.kind)),
+            None => format!("参加{}（{year}年{}）", t.course, kind_label(&t.kind)),
+        }
+    });
     // Location.
     let name = |c: &str| ctx.place_names.get(c).cloned().unwrap_or_else(|| c.to_owned());
-    if terms.county == w.fast.county {
+    if terms.county == f.county {
         acc.add("location", wt.location_same_county, true, || format!("本县就业：{}", name(&job.county_code)));
-    } else if terms.county / 100 == w.fast.county / 100 {
+    } else if terms.county / 100 == f.county / 100 {
         acc.add("location", wt.location_same_prefecture, true, || {
             format!("本市（州）就业：{}", name(&job.county_code))
         });
-    } else if !job.cross_province() {
+    } else if !terms.cross_province {
         acc.add("location", wt.location_in_guizhou, true, || format!("省内就业：{}", name(&job.county_code)));
-    } else if w.willing_cross_province {
+    } else if f.flags & WILLING_CROSS_PROVINCE != 0 {
         acc.add("location", wt.location_cross_province_willing, true, || "愿意跨省务工".into());
     }
-    if w.preferred_county_codes.contains(&job.county_code) {
+    let preferred = if f.flags & SLOW_PREFERRED == 0 && terms.county != 0 {
+        f.preferred[..f.n_preferred as usize].contains(&terms.county)
+    } else {
+        cold().is_some_and(|w| w.preferred_county_codes.contains(&job.county_code))
+    };
+    if preferred {
         acc.add("location", wt.location_preferred_county, true, || format!("意向务工地：{}", name(&job.county_code)));
     }
     // Wage against the worker's minimum.
-    if let Some(min) = w.min_wage
+    if let Some(min) = f.min_wage
         && job.wage_max >= min
     {
         let above = f64::from(job.wage_max - min) / 500.0 * wt.wage_per_500_above_minimum;
@@ -383,60 +464,55 @@ pub fn score(
         });
     }
     // Priority the policy gives.
-    if zero_employment {
+    if f.flags & ZERO_EMPLOYMENT != 0 {
         acc.add("priority", wt.priority_zero_employment_household, false, || "零就业家庭优先".into());
     }
-    if w.has(Category::Monitored) {
+    if f.has(Category::Monitored) {
         acc.add("priority", wt.priority_monitored, false, || "监测帮扶对象优先".into());
     }
-    if w.has(Category::Hardship) {
+    if f.has(Category::Hardship) {
         acc.add("priority", wt.priority_hardship, false, || "特殊困难群体优先".into());
     }
-    if w.has(Category::Returning) {
+    if f.has(Category::Returning) {
         acc.add("priority", wt.priority_returning, false, || "返乡劳动力优先".into());
     }
     // Past retention.
-    if !w.past_stays_months.is_empty() {
-        let avg = f64::from(w.past_stays_months.iter().sum::<u32>()) / w.past_stays_months.len() as f64;
+    if f.stays_n > 0 {
+        let avg = f64::from(f.stays_sum) / f64::from(f.stays_n);
         acc.add("retention", (avg * wt.retention_per_month).min(wt.retention_max), true, || {
             format!("以往岗位平均稳定就业{:.0}个月", avg)
         });
     }
     // Fatigue: similar offers declined recently.
-    let similar = w
-        .declines
-        .iter()
-        .filter(|d| (ctx.today - d.on).num_days() <= wt.fatigue_window_days)
-        .filter(|d| {
-            matches!((&job.occupation_code, &d.occupation_code), (Some(a), Some(b)) if nearness(a, b) >= 2)
-                || d.skills.iter().any(|s| terms.matches(s).is_some())
-        })
-        .count();
-    if similar > 0 {
-        acc.add("fatigue", wt.fatigue_per_similar_decline * similar as f64, false, || {
-            format!("近{}天婉拒{}个同类岗位", wt.fatigue_window_days, similar)
+    if f.last_decline >= terms.declines_from {
+        let similar = cold().map_or(0, |w| {
+            w.declines
+                .iter()
+                .filter(|d| d.on.num_days_from_ce() >= terms.declines_from)
+                .filter(|d| {
+                    matches!((code, &d.occupation_code), (Some(a), Some(b)) if nearness(a, b.as_bytes()) >= 2)
+                        || d.skills.iter().any(|s| terms.matches(s).is_some())
+                })
+                .count()
         });
+        if similar > 0 {
+            acc.add("fatigue", wt.fatigue_per_similar_decline * similar as f64, false, || {
+                format!("近{}天婉拒{}个同类岗位", wt.fatigue_window_days, similar)
+            });
+        }
     }
     round1(acc.total)
 }
 
 /// The verdict for one pair, explained.
 pub fn explain(job: &JobSnap, w: &WorkerSnap, zero_employment: bool, ctx: &Context<'_>) -> Verdict {
-    // A snapshot that did not go through the store gets its inline copies here.
-    let filled;
-    let w = if w.fast == crate::model::Fast::default() {
-        filled = WorkerSnap { fast: crate::model::Fast::of(w), ..w.clone() };
-        &filled
-    } else {
-        w
-    };
     let f = filters(job, w, ctx, true);
     if !f.is_empty() {
         return Verdict::Filtered { reasons: f };
     }
-    let terms = JobTerms::new(job, ctx.synonyms);
+    let terms = JobTerms::new(job, ctx);
     let mut reasons = Vec::new();
-    let score = score(job, &terms, w, zero_employment, ctx, true, &mut reasons);
+    let score = score(job, &terms, &Fast::of(w, zero_employment), || Some(w), ctx, true, &mut reasons);
     Verdict::Eligible(Scored { worker_id: w.id, job_id: job.id, score, reasons })
 }
 
@@ -460,15 +536,16 @@ impl Ord for Ranked {
 
 /// The best `limit` eligible workers for a job, explained, best first.
 pub fn top_candidates(store: &CandidateStore, job: &JobSnap, ctx: &Context<'_>, limit: usize) -> Vec<Scored> {
-    let terms = JobTerms::new(job, ctx.synonyms);
+    let terms = JobTerms::new(job, ctx);
     let mut heap: BinaryHeap<std::cmp::Reverse<Ranked>> = BinaryHeap::with_capacity(limit + 1);
     let mut scratch = Vec::new();
-    for w in store.available() {
-        if !fits(job, w, ctx) {
+    for h in store.hot() {
+        let cold = || store.slot(h.slot);
+        if !fits_fast(job, &terms, &h.fast, cold, ctx) {
             continue;
         }
-        let s = score(job, &terms, w, store.zero_employment(w.household_id), ctx, false, &mut scratch);
-        let r = Ranked(s, w.id);
+        let s = score(job, &terms, &h.fast, cold, ctx, false, &mut scratch);
+        let r = Ranked(s, h.id);
         if heap.len() < limit {
             heap.push(std::cmp::Reverse(r));
         } else if heap.peek().is_some_and(|worst| r > worst.0) {

@@ -67,7 +67,6 @@ fn worker(n: u128) -> WorkerSnap {
         past_stays_months: vec![],
         placed_jobs: vec![],
         declines: vec![],
-        fast: Default::default(),
     }
 }
 
@@ -385,4 +384,145 @@ fn planning_serves_zero_employment_households_first_and_respects_caps() {
         *per.entry(o.worker_id).or_default() += 1;
     }
     assert!(per.values().all(|n| *n <= 3), "{per:?}");
+}
+
+/// A worker with a bit of everything, drawn from `rng`.
+fn varied(n: u128, rng: &mut impl rand::Rng) -> WorkerSnap {
+    let words = ["电焊", "焊工", "氩弧焊", "叉车", "叉车工", "普工", "缝纫", "厨师", "保洁", "电工"];
+    let codes = ["6-18-02-04", "6-18-02-01", "6-18-01-01", "6-05-01-01", "4-03-02-01", "6-18-02-04-01-01"];
+    let counties = ["522328", "522301", "520502", "441900", "bad"];
+    let pick = |rng: &mut dyn rand::RngCore, xs: &[&str]| xs[rng.next_u32() as usize % xs.len()].to_owned();
+    let mut w = worker(n);
+    w.household_id = Uuid::from_u128(90_000 + n / 3);
+    w.county_code = pick(rng, &counties[..3]);
+    w.skills = (0..rng.random_range(0..10)).map(|_| pick(rng, &words)).collect();
+    w.trainings = (0..rng.random_range(0..4))
+        .map(|i| TrainingSnap {
+            course: format!("课程{i}"),
+            kind: "position".into(),
+            occupation_code: rng.random_bool(0.8).then(|| pick(rng, &codes)),
+            skills: (0..rng.random_range(0..4)).map(|_| pick(rng, &words)).collect(),
+            certificate: rng.random_bool(0.5).then(|| "焊工证".into()),
+            completed_on: d("2018-01-01") + chrono::Days::new(rng.random_range(0..2500)),
+        })
+        .collect();
+    w.preferred_county_codes = (0..rng.random_range(0..4)).map(|_| pick(rng, &counties)).collect();
+    w.min_wage = rng.random_bool(0.5).then(|| rng.random_range(3000..7000));
+    w.willing_cross_province = rng.random_bool(0.5);
+    w.past_stays_months = (0..rng.random_range(0..3)).map(|_| rng.random_range(1..30)).collect();
+    w.declines = (0..rng.random_range(0..3))
+        .map(|_| DeclineSnap {
+            occupation_code: rng.random_bool(0.5).then(|| pick(rng, &codes)),
+            skills: vec![pick(rng, &words)],
+            on: d("2024-03-01") + chrono::Days::new(rng.random_range(0..120)),
+        })
+        .collect();
+    w.placed_jobs = (0..rng.random_range(0..3)).map(|_| Uuid::from_u128(1000 + rng.random_range(0..3))).collect();
+    w.categories = [Category::Relocated, Category::Monitored, Category::Hardship, Category::Returning]
+        .into_iter()
+        .filter(|_| rng.random_bool(0.4))
+        .collect();
+    w.is_employed = rng.random_bool(0.3);
+    if w.is_employed {
+        w.status = Some(EmploymentStatus::Employed);
+        w.seeking_while_employed = rng.random_bool(0.5);
+    }
+    w
+}
+
+#[test]
+fn inline_copies_score_exactly_as_the_snapshot() {
+    use crate::model::{Fast, SLOW_PREFERRED, SLOW_TRAININGS};
+    let t = T::new();
+    let ctx = t.ctx();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut jobs = vec![job()];
+    let mut j = job();
+    j.id = Uuid::from_u128(1001);
+    j.occupation_code = Some("6-18-02-01".into());
+    j.skills = vec!["叉车".into(), "普工".into()];
+    j.requirements = Requirements { min_age: Some(30), max_age: Some(40), certificates: vec!["焊工证".into()] };
+    jobs.push(j);
+    jobs.push(JobSnap {
+        id: Uuid::from_u128(1002),
+        county_code: "441900".into(),
+        province_code: "440000".into(),
+        ..job()
+    });
+    let mut slow_paths = 0;
+    for n in 0..3000 {
+        let w = varied(n, &mut rng);
+        for job in &jobs {
+            let terms = crate::rank::JobTerms::new(job, &ctx);
+            let inline = Fast::of(&w, n % 2 == 0);
+            let mut forced = inline;
+            forced.flags |= SLOW_TRAININGS | SLOW_PREFERRED;
+            if inline != forced {
+                let mut r = Vec::new();
+                let a = crate::rank::score(job, &terms, &inline, || Some(&w), &ctx, false, &mut r);
+                let b = crate::rank::score(job, &terms, &forced, || Some(&w), &ctx, false, &mut r);
+                assert_eq!(a, b, "{w:?}");
+            } else {
+                slow_paths += 1;
+            }
+            // The explained total is the fast total, and the fast filters agree with the explained ones.
+            let mut r = Vec::new();
+            let fast = crate::rank::score(job, &terms, &inline, || Some(&w), &ctx, false, &mut r);
+            match explain(job, &w, n % 2 == 0, &ctx) {
+                Verdict::Eligible(s) => {
+                    assert_eq!(s.score, fast);
+                    assert!(crate::rank::fits(job, &w, &ctx));
+                }
+                Verdict::Filtered { .. } => {
+                    assert!(!(crate::rank::available(&w) && crate::rank::fits(job, &w, &ctx)), "{w:?}")
+                }
+            }
+        }
+    }
+    // Both the inline and the snapshot paths were exercised.
+    assert!(slow_paths > 100 && slow_paths < 9000 - 100, "{slow_paths}");
+}
+
+#[test]
+fn the_store_keeps_inline_copies_and_household_flags_current() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut store = CandidateStore::new();
+    let mut ids = Vec::new();
+    for step in 0..4000u128 {
+        let r: f64 = rand::Rng::random(&mut rng);
+        if r < 0.1 && !ids.is_empty() {
+            let id: Uuid = ids.swap_remove(rand::Rng::random_range(&mut rng, 0..ids.len()));
+            store.remove(id);
+        } else if r < 0.5 && !ids.is_empty() {
+            // A change to an existing worker, sometimes moving household.
+            let id = ids[rand::Rng::random_range(&mut rng, 0..ids.len())];
+            let mut w = varied(id.as_u128(), &mut rng);
+            w.household_id = Uuid::from_u128(90_000 + rand::Rng::random_range(&mut rng, 0..300));
+            store.upsert(w);
+        } else {
+            let w = varied(100_000 + step, &mut rng);
+            ids.push(w.id);
+            store.upsert(w);
+        }
+    }
+    let mut hot = 0;
+    for h in store.hot() {
+        let w = store.slot(h.slot).unwrap();
+        assert_eq!(h.id, w.id);
+        assert_eq!(h.fast, crate::model::Fast::of(w, store.zero_employment(w.household_id)));
+        hot += 1;
+    }
+    let available = store.iter().filter(|w| crate::rank::available(w)).count();
+    assert_eq!(hot, available);
+    assert!(hot > 100);
+    // Zero-employment as counted from scratch.
+    let mut per: HashMap<Uuid, (u32, u32)> = HashMap::new();
+    for w in store.iter() {
+        let e = per.entry(w.household_id).or_default();
+        e.0 += u32::from(w.is_labour);
+        e.1 += u32::from(w.is_employed);
+    }
+    for (h, (labour, employed)) in per {
+        assert_eq!(store.zero_employment(h), labour > 0 && employed == 0);
+    }
 }

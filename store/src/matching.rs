@@ -148,7 +148,6 @@ pub fn worker_snapshots(
             past_stays_months: stays.remove(&r.id).unwrap_or_default(),
             placed_jobs: placed.remove(&r.id).unwrap_or_default(),
             declines: declines.remove(&r.id).unwrap_or_default(),
-            fast: Default::default(),
         })
         .collect())
 }

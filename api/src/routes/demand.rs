@@ -768,11 +768,13 @@ pub async fn supply(
                 open_slots: *headcount as i32,
                 open: true,
             };
-            let terms = matcher::rank::JobTerms::new(&job, &m.synonyms);
+            let terms = matcher::rank::JobTerms::new(&job, &ctx);
             let (mut eligible, mut good) = (0i64, 0i64);
             let mut have: HashMap<String, i64> = HashMap::new();
             let mut scratch = Vec::new();
-            for w in cs.iter() {
+            // Only workers who may hear of jobs at all can pass the filters.
+            for h in cs.hot() {
+                let Some(w) = cs.slot(h.slot) else { continue };
                 let pref = format!("{}00", w.county_code.get(..4).unwrap_or(""));
                 if !prefectures.contains(&pref) || !matcher::rank::filters(&job, w, &ctx, false).is_empty() {
                     continue;
@@ -781,8 +783,8 @@ pub async fn supply(
                 let score = matcher::rank::score(
                     &job,
                     &terms,
-                    w,
-                    cs.zero_employment(w.household_id),
+                    &h.fast,
+                    || Some(w),
                     &ctx,
                     false,
                     &mut scratch,
