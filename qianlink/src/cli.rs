@@ -203,8 +203,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(args) => {
             let period = domain::calendar::YearMonth::parse(&args.period).map_err(|e| anyhow!("--period {e}"))?;
             let mut conn = connect(&args.db.database_url)?;
+            let mut side = connect(&args.db.database_url)?;
             let started = std::time::Instant::now();
-            let r = store::monitoring::report(&mut conn, period, args.county.as_deref(), None, 5000)
+            let r = store::monitoring::report(&mut conn, Some(&mut side), period, args.county.as_deref(), None, 5000)
                 .map_err(|e| anyhow!("{e}"))?;
             eprintln!("report computed in {:.2} s", started.elapsed().as_secs_f64());
             println!(

@@ -284,31 +284,64 @@ fn mean_income_by_county(
 }
 
 /// The report of one round, for the province, one county, or one site.
-/// (JIT compilation is turned off for its queries: it costs more than it
-/// saves on these one-pass scans.)
+///
+/// Everything is read from one repeatable-read snapshot. With a second
+/// connection (`side`), the previous round's counts — a second pass of
+/// `worker_state` — are computed on it at the same time, in the same
+/// snapshot (`pg_export_snapshot`), so the two passes use both cores.
+/// (JIT compilation is turned off: it costs more than it saves on these
+/// one-pass scans.)
 pub fn report(
     conn: &mut PgConnection,
+    side: Option<&mut PgConnection>,
     period: YearMonth,
     county: Option<&str>,
     site: Option<&str>,
     list_cap: usize,
 ) -> Result<Report, StoreError> {
-    conn.transaction(|conn| {
+    #[derive(QueryableByName)]
+    struct Snap {
+        #[diesel(sql_type = Text)]
+        s: String,
+    }
+    let prev_period = period.pred();
+    conn.build_transaction().repeatable_read().run(|conn| {
         diesel::sql_query("SET LOCAL jit = off").execute(conn)?;
         diesel::sql_query("SET LOCAL work_mem = '256MB'").execute(conn)?;
-        report_in(conn, period, county, site, list_cap)
+        let Some(side) = side else {
+            let prev = core_counts(conn, prev_period, county, site)?;
+            report_rows(conn, period, county, site)?;
+            return report_in(conn, period, county, site, list_cap, prev);
+        };
+        let snap: Snap = diesel::sql_query("SELECT pg_export_snapshot() AS s").get_result(conn)?;
+        if !snap.s.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(StoreError::Other(format!("unexpected snapshot id {:?}", snap.s)));
+        }
+        std::thread::scope(|scope| {
+            let prev = scope.spawn(|| {
+                side.build_transaction().repeatable_read().read_only().run(|side| {
+                    diesel::sql_query(format!("SET TRANSACTION SNAPSHOT '{}'", snap.s)).execute(side)?;
+                    diesel::sql_query("SET LOCAL jit = off").execute(side)?;
+                    diesel::sql_query("SET LOCAL work_mem = '256MB'").execute(side)?;
+                    core_counts(side, prev_period, county, site)
+                })
+            });
+            let rows = report_rows(conn, period, county, site);
+            let prev = prev.join().map_err(|_| StoreError::Other("the previous round's counts failed".into()))??;
+            rows?;
+            report_in(conn, period, county, site, list_cap, prev)
+        })
     })
 }
 
-fn report_in(
+/// One pass over `worker_state` into a temporary table; every figure is an
+/// aggregate over it, so a million workers never leave PostgreSQL.
+fn report_rows(
     conn: &mut PgConnection,
     period: YearMonth,
     county: Option<&str>,
     site: Option<&str>,
-    list_cap: usize,
-) -> Result<Report, StoreError> {
-    // One pass over worker_state into a temporary table; every figure is an
-    // aggregate over it, so a million workers never leave PostgreSQL.
+) -> Result<(), StoreError> {
     diesel::sql_query(
         "CREATE TEMP TABLE report_rows (worker_id uuid, household uuid, county_code text, status text, is_labour bool, \
            is_employed bool, r_status text, work_place text, work_province_code text, industry text, monthly_income int, \
@@ -322,6 +355,17 @@ fn report_in(
         .bind::<Date, _>(period.first_day())
         .bind::<Date, _>(period.pred().first_day())
         .execute(conn)?;
+    Ok(())
+}
+
+fn report_in(
+    conn: &mut PgConnection,
+    period: YearMonth,
+    county: Option<&str>,
+    site: Option<&str>,
+    list_cap: usize,
+    prev: Counts,
+) -> Result<Report, StoreError> {
     diesel::sql_query(
         "CREATE TEMP VIEW report_view AS SELECT *, \
            CASE WHEN r_status IS NOT NULL THEN r_status IN ('employed', 'self_employed', 'public_welfare_post') \
@@ -356,29 +400,47 @@ fn report_in(
            FROM report_view",
     )
     .get_result(conn)?;
+    // Destinations, provinces, industries (of those employed) and the mean
+    // income per county (of every answer with an income) in one scan.
     #[derive(QueryableByName)]
-    struct KV {
+    struct G {
         #[diesel(sql_type = Text)]
-        k: String,
+        kind: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        k: Option<String>,
         #[diesel(sql_type = BigInt)]
         n: i64,
+        #[diesel(sql_type = Nullable<Double>)]
+        mean: Option<f64>,
     }
-    let group = |conn: &mut PgConnection, sql: &str| -> Result<BTreeMap<String, i64>, StoreError> {
-        Ok(diesel::sql_query(sql).load::<KV>(conn)?.into_iter().map(|r| (r.k, r.n)).collect())
-    };
-    let by_destination = group(
-        conn,
-        "SELECT destination AS k, count(*) AS n FROM report_view WHERE answered_employed AND destination IS NOT NULL GROUP BY 1",
-    )?;
-    let by_province = group(
-        conn,
-        "SELECT coalesce(work_province_code, left(p_county, 2) || '0000', 'unknown') AS k, count(*) AS n FROM report_view \
-          WHERE answered_employed AND destination = 'out_of_province' GROUP BY 1",
-    )?;
-    let by_industry = group(
-        conn,
-        "SELECT coalesce(industry, '未填报') AS k, count(*) AS n FROM report_view WHERE answered_employed GROUP BY 1",
-    )?;
+    let groups: Vec<G> = diesel::sql_query(
+        "SELECT CASE WHEN grouping(d) = 0 THEN 'destination' WHEN grouping(p) = 0 THEN 'province' \
+                     WHEN grouping(i) = 0 THEN 'industry' ELSE 'county' END AS kind, \
+                coalesce(d, p, i, c) AS k, count(*) FILTER (WHERE answered_employed) AS n, \
+                avg(monthly_income)::float8 AS mean \
+           FROM (SELECT answered_employed, monthly_income, county_code AS c, destination AS d, \
+                        CASE WHEN destination = 'out_of_province' \
+                             THEN coalesce(work_province_code, left(p_county, 2) || '0000', 'unknown') END AS p, \
+                        coalesce(industry, '未填报') AS i FROM report_view) v \
+          GROUP BY GROUPING SETS ((d), (p), (i), (c))",
+    )
+    .load(conn)?;
+    let (mut by_destination, mut by_province, mut by_industry) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let mut now: HashMap<String, f64> = HashMap::new();
+    for g in groups {
+        let Some(k) = g.k else { continue };
+        match g.kind.as_str() {
+            "county" => {
+                if let Some(m) = g.mean {
+                    now.insert(k, m);
+                }
+            }
+            _ if g.n == 0 => {}
+            "destination" => _ = by_destination.insert(k, g.n),
+            "province" => _ = by_province.insert(k, g.n),
+            _ => _ = by_industry.insert(k, g.n),
+        }
+    }
     #[derive(QueryableByName)]
     struct P {
         #[diesel(sql_type = SqlUuid)]
@@ -411,35 +473,21 @@ fn report_in(
         with_employed: i64,
         #[diesel(sql_type = BigInt)]
         zero: i64,
+        #[diesel(sql_type = Nullable<diesel::sql_types::Array<Text>>)]
+        codes: Option<Vec<String>>,
     }
-    let hq = "WITH hh AS (SELECT household, bool_or(is_labour) AS l, bool_or(is_employed) AS e FROM report_rows GROUP BY household)";
-    let h: H = diesel::sql_query(format!(
-        "{hq} SELECT count(*) FILTER (WHERE l) AS with_labour, count(*) FILTER (WHERE l AND e) AS with_employed, \
-                count(*) FILTER (WHERE l AND NOT e) AS zero FROM hh"
-    ))
-    .get_result(conn)?;
-    let zero: Vec<String> = diesel::sql_query(format!(
-        "{hq} SELECT h.code AS k, 0::bigint AS n FROM hh JOIN households h ON h.id = hh.household WHERE l AND NOT e ORDER BY h.code LIMIT $1"
-    ))
-    .bind::<BigInt, _>(list_cap as i64)
-    .load::<KV>(conn)?
-    .into_iter()
-    .map(|r| r.k)
-    .collect();
-    #[derive(QueryableByName)]
-    struct M {
-        #[diesel(sql_type = Text)]
-        county_code: String,
-        #[diesel(sql_type = Nullable<Double>)]
-        mean: Option<f64>,
-    }
-    let now: HashMap<String, f64> = diesel::sql_query(
-        "SELECT county_code, avg(monthly_income)::float8 AS mean FROM report_rows WHERE monthly_income IS NOT NULL GROUP BY 1",
+    let h: H = diesel::sql_query(
+        "WITH hh AS MATERIALIZED (SELECT household, bool_or(is_labour) AS l, bool_or(is_employed) AS e \
+                                    FROM report_rows GROUP BY household) \
+         SELECT count(*) FILTER (WHERE l) AS with_labour, count(*) FILTER (WHERE l AND e) AS with_employed, \
+                count(*) FILTER (WHERE l AND NOT e) AS zero, \
+                (SELECT array_agg(code ORDER BY code) FROM (SELECT h.code FROM hh JOIN households h ON h.id = hh.household \
+                   WHERE l AND NOT e ORDER BY h.code LIMIT $1) z) AS codes \
+           FROM hh",
     )
-    .load::<M>(conn)?
-    .into_iter()
-    .filter_map(|m| m.mean.map(|v| (m.county_code, v)))
-    .collect();
+    .bind::<BigInt, _>(list_cap as i64)
+    .get_result(conn)?;
+    let zero = h.codes.clone().unwrap_or_default();
     diesel::sql_query("DROP VIEW report_view").execute(conn)?;
     let mut rep = Report {
         period: period.to_string(),
@@ -466,7 +514,7 @@ fn report_in(
     };
     // Changes since the previous round (counts only).
     let prev_period = period.pred();
-    let p = core_counts(conn, prev_period, county, site)?;
+    let p = prev;
     let prev_rate = rate(p.employed, p.labour);
     rep.previous = Some(Previous {
         period: prev_period.to_string(),

@@ -151,6 +151,16 @@ async fn a_round_report_matches_the_figures_worked_out_by_hand() {
     let mut conn = app.conn();
     let hist = store::monitoring::history(&mut conn, YearMonth::parse(&p).unwrap(), b.parse().unwrap()).unwrap();
     assert_eq!(hist.len(), 2);
+    // With a second connection (previous round computed beside, in the same
+    // snapshot) and without one, the report is the same, and the route's.
+    let ym = YearMonth::parse(&p).unwrap();
+    let mut side = app.conn();
+    let alone = store::monitoring::report(&mut conn, None, ym, Some(ANLONG), None, 5000).unwrap();
+    let beside = store::monitoring::report(&mut conn, Some(&mut side), ym, Some(ANLONG), None, 5000).unwrap();
+    let alone = serde_json::to_value(&alone).unwrap();
+    assert_eq!(alone, serde_json::to_value(&beside).unwrap());
+    assert_eq!(alone["previous"], r["previous"]);
+    assert_eq!(alone["employed"], 5);
 
     // Scoping: another county sees nothing of this one; admin needs a province round for a province report.
     let (_, other) = app.org("兴义市就业局", "county_office", Some("522301")).await;

@@ -780,15 +780,7 @@ pub async fn supply(
                     continue;
                 }
                 eligible += 1;
-                let score = matcher::rank::score(
-                    &job,
-                    &terms,
-                    &h.fast,
-                    || Some(w),
-                    &ctx,
-                    false,
-                    &mut scratch,
-                );
+                let score = matcher::rank::score(&job, &terms, &h.fast, || Some(w), &ctx, false, &mut scratch);
                 if score >= 20.0 {
                     good += 1;
                 }

@@ -322,6 +322,7 @@ async fn build(
         return Err(ApiError::with_message(ErrorCode::InvalidQuery, "site needs county_code"));
     }
     let scope = county.clone().unwrap_or_else(|| domain::division::GUIZHOU.into());
+    let pool = state.pool.clone();
     let r = state
         .db(move |conn| {
             let open = match &county {
@@ -331,7 +332,9 @@ async fn build(
             if !open {
                 return Err(ApiError::not_found(&format!("{period} round for {scope}")));
             }
-            Ok(store::monitoring::report(conn, period, county.as_deref(), site.as_deref(), 5000)?)
+            // A second connection, when one is free, computes the previous round at the same time.
+            let mut side = pool.try_get();
+            Ok(store::monitoring::report(conn, side.as_deref_mut(), period, county.as_deref(), site.as_deref(), 5000)?)
         })
         .await?;
     Ok((period, r))
