@@ -12,6 +12,10 @@ use std::io::Cursor;
 pub const UPLOAD_LIMIT: usize = 20 * 1024 * 1024;
 /// Most data rows in one file.
 pub const MAX_ROWS: usize = 100_000;
+/// Most an uploaded workbook may unpack to (all its parts together).
+pub const MAX_UNPACKED: u64 = 256 * 1024 * 1024;
+/// Columns beyond this one are not read.
+pub const MAX_COLUMNS: u32 = 256;
 
 /// The ledger columns: field identifier, Chinese header, required, note.
 pub const LEDGER_COLUMNS: &[Column] = &[
@@ -140,13 +144,10 @@ pub fn read_table(bytes: &[u8], filename: &str) -> Result<Table, ApiError> {
         if !is_zip {
             return Err(bad_file("The file is not an .xlsx workbook (save it as Excel .xlsx or CSV UTF-8)."));
         }
-        let mut wb: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes))
-            .map_err(|e| bad_file(format!("The workbook could not be read: {e}")))?;
-        let range = wb
-            .worksheet_range_at(0)
-            .ok_or_else(|| bad_file("The workbook has no sheet."))?
-            .map_err(|e| bad_file(format!("The first sheet could not be read: {e}")))?;
-        range_table(&range)
+        open_xlsx(bytes).and_then(|mut wb| {
+            let first = wb.sheet_names().first().cloned().ok_or_else(|| bad_file("The workbook has no sheet."))?;
+            stream_table(&mut wb, &first)
+        })
     } else {
         let text = std::str::from_utf8(bytes)
             .map_err(|_| bad_file("The CSV file is not UTF-8 text; save it as \"CSV UTF-8\"."))?;
@@ -239,16 +240,58 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// A sheet's cells as text, with spreadsheet row numbers; blank rows skipped.
-fn range_table(range: &calamine::Range<Data>) -> Result<Table, ApiError> {
-    let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
-    let mut rows = range.rows();
-    let headers: Vec<String> = rows.next().map(|r| r.iter().map(cell_text).collect()).unwrap_or_default();
-    let mut out = Vec::new();
-    for (i, r) in rows.enumerate() {
-        let cells: Vec<String> = r.iter().map(cell_text).collect();
+/// Open an uploaded workbook after checking what it unpacks to: a zip bomb
+/// (a small file that inflates to gigabytes) is refused before any part of
+/// it is parsed. Declared sizes can lie, so the parts are inflated once and
+/// counted, stopping at the limit.
+fn open_xlsx(bytes: &[u8]) -> Result<Xlsx<Cursor<&[u8]>>, ApiError> {
+    use std::io::Read;
+    let too_big = || {
+        ApiError::with_message(
+            ErrorCode::PayloadTooLarge,
+            format!("The workbook unpacks to more than {} MiB; split it into smaller files.", MAX_UNPACKED >> 20),
+        )
+    };
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| bad_file(format!("The workbook could not be read: {e}")))?;
+    let mut declared = 0u64;
+    for i in 0..zip.len() {
+        let f = zip.by_index_raw(i).map_err(|e| bad_file(format!("The workbook could not be read: {e}")))?;
+        declared = declared.saturating_add(f.size());
+    }
+    if declared > MAX_UNPACKED {
+        return Err(too_big());
+    }
+    let mut left = MAX_UNPACKED;
+    for i in 0..zip.len() {
+        let f = zip.by_index(i).map_err(|e| bad_file(format!("The workbook could not be read: {e}")))?;
+        let n = std::io::copy(&mut f.take(left + 1), &mut std::io::sink())
+            .map_err(|e| bad_file(format!("The workbook could not be read: {e}")))?;
+        if n > left {
+            return Err(too_big());
+        }
+        left -= n;
+    }
+    open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| bad_file(format!("The workbook could not be read: {e}")))
+}
+
+/// A sheet's cells as text, with spreadsheet row numbers (first row = headers,
+/// blank rows skipped), read cell by cell so that a sheet of a million rows
+/// is refused at row `MAX_ROWS + 1` instead of being loaded whole.
+fn stream_table(wb: &mut Xlsx<Cursor<&[u8]>>, sheet: &str) -> Result<Table, ApiError> {
+    let mut reader =
+        wb.worksheet_cells_reader(sheet).map_err(|e| bad_file(format!("Sheet {sheet} could not be read: {e}")))?;
+    let mut headers: Option<Vec<String>> = None;
+    let mut out: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut current: Option<(u32, Vec<String>)> = None;
+    let mut finish = |row: Option<(u32, Vec<String>)>| -> Result<(), ApiError> {
+        let Some((r, cells)) = row else { return Ok(()) };
         if cells.iter().all(String::is_empty) {
-            continue;
+            return Ok(());
+        }
+        if headers.is_none() {
+            headers = Some(cells);
+            return Ok(());
         }
         if out.len() >= MAX_ROWS {
             return Err(ApiError::with_message(
@@ -256,7 +299,35 @@ fn range_table(range: &calamine::Range<Data>) -> Result<Table, ApiError> {
                 format!("At most {MAX_ROWS} rows per sheet; split the file."),
             ));
         }
-        out.push((start_row + i + 2, cells));
+        out.push((r as usize + 1, cells));
+        Ok(())
+    };
+    while let Some(cell) = reader.next_cell().map_err(|e| bad_file(format!("Sheet {sheet} could not be read: {e}")))? {
+        let (r, c) = cell.get_position();
+        if c >= MAX_COLUMNS {
+            continue;
+        }
+        if current.as_ref().is_none_or(|(cr, _)| *cr != r) {
+            finish(current.take())?;
+            current = Some((r, Vec::new()));
+        }
+        if let Some((_, cells)) = current.as_mut() {
+            let text = cell_text(&Data::from(cell.get_value().clone()));
+            if cells.len() <= c as usize {
+                cells.resize(c as usize + 1, String::new());
+            }
+            cells[c as usize] = text;
+        }
+    }
+    finish(current.take())?;
+    drop(finish);
+    let headers = headers.unwrap_or_default();
+    // Rows as wide as the header, so column look-ups by header position work.
+    let width = headers.len();
+    for (_, cells) in &mut out {
+        if cells.len() < width {
+            cells.resize(width, String::new());
+        }
     }
     Ok(Table { headers, rows: out })
 }
@@ -266,12 +337,11 @@ pub fn read_sheets(bytes: &[u8]) -> Result<HashMap<String, Table>, ApiError> {
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err(bad_file("The file is not an .xlsx workbook."));
     }
-    let mut wb: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes))
-        .map_err(|e| bad_file(format!("The workbook could not be read: {e}")))?;
+    let mut wb = open_xlsx(bytes)?;
     let mut out = HashMap::new();
     for name in wb.sheet_names() {
-        let range = wb.worksheet_range(&name).map_err(|e| bad_file(format!("Sheet {name} could not be read: {e}")))?;
-        out.insert(name, range_table(&range)?);
+        let t = stream_table(&mut wb, &name)?;
+        out.insert(name, t);
     }
     Ok(out)
 }
