@@ -320,7 +320,6 @@ fn stream_table(wb: &mut Xlsx<Cursor<&[u8]>>, sheet: &str) -> Result<Table, ApiE
         }
     }
     finish(current.take())?;
-    drop(finish);
     let headers = headers.unwrap_or_default();
     // Rows as wide as the header, so column look-ups by header position work.
     let width = headers.len();
