@@ -47,7 +47,7 @@ pub async fn request_context(
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
     match result {
         Ok(mut res) => {
             let status = res.status().as_u16();

@@ -86,6 +86,10 @@ async fn handle(
             s.calls.push(Call { method: method.clone(), body: body.clone(), at: now, status, message_id });
         }
     };
+    // Whatever the bot sends — texts, buttons, callback answers — is scanned for personal data.
+    if method != "getupdates" {
+        crate::pii::check(&format!("telegram {method}"), &body.to_string());
+    }
     match method.as_str() {
         "getme" => {
             let mut me = bot_user();
@@ -227,6 +231,7 @@ impl FakeTelegram {
     /// The worker shares a contact; `owner` is the contact's Telegram user id
     /// (the sender's own id for their own contact).
     pub fn contact(&self, chat: i64, phone: &str, owner: Option<i64>) {
+        crate::pii::remember(phone);
         let mut c = json!({"phone_number": phone, "first_name": "务工"});
         if let Some(o) = owner {
             c["user_id"] = o.into();

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fake_telegram;
+pub mod pii;
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -183,6 +184,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(o: Overrides) -> Self {
+        pii::install();
         let db = TestDb::create();
         let redis_prefix = format!("test:{}:", db.name);
         let admin_key = format!("qk_test_admin_{}", uuid::Uuid::new_v4().simple());
@@ -245,6 +247,10 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        let leaks = pii::take();
+        if !leaks.is_empty() && !std::thread::panicking() {
+            panic!("personal data in logs or Telegram messages:\n{}", leaks.join("\n"));
+        }
         let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("qianlink-index-{}", self.db.name)));
         if let Ok(client) = redis::Client::open(redis_url())
             && let Ok(mut c) = client.get_connection()
@@ -268,15 +274,20 @@ pub async fn json(res: reqwest::Response) -> serde_json::Value {
 /// A valid synthetic ID number: region `county`, birth date `yyyymmdd`,
 /// sequence `seq` (odd = male), with its check character.
 pub fn id_number(county: &str, yyyymmdd: &str, seq: u32) -> String {
-    domain::id_number::with_check_char(&format!("{county}{yyyymmdd}{seq:03}")).unwrap()
+    let n = domain::id_number::with_check_char(&format!("{county}{yyyymmdd}{seq:03}")).unwrap();
+    pii::remember(&n);
+    n
 }
 
 /// A ledger entry as JSON, valid unless changed.
 pub fn worker_json(id_number: &str, county: &str, household: &str, status: &str) -> serde_json::Value {
+    let phone = format!("138{}", &id_number[10..18].replace('X', "0"));
+    pii::remember(&phone);
+    pii::remember(id_number);
     serde_json::json!({
         "id_number": id_number,
         "name": "王小明",
-        "phone": format!("138{}", &id_number[10..18].replace('X', "0")),
+        "phone": phone,
         "household_code": household,
         "resettlement_site": "碧海阳光新城",
         "county_code": county,

