@@ -1,4 +1,4 @@
-//! The dispatcher: drains `bot_queue` (offers, check-ins) to a channel under
+//! The dispatcher: drains `bot_queue` (offers, check-ins, surveys) to a channel under
 //! the rate limits, durably.
 //!
 //! * **One at a time.** A process sends only while it holds the PostgreSQL
@@ -80,7 +80,7 @@ pub struct DispatchConfig {
     pub concurrency: usize,
     /// The monthly check-in round runs from this day of the month on.
     pub checkin_day: u32,
-    /// Run housekeeping (expiry, check-in round) at all.
+    /// Run housekeeping (expiry, check-in round, surveys for chats bound late) at all.
     pub housekeeping: bool,
 }
 
@@ -291,6 +291,12 @@ async fn lead<T: Transport>(
                     Err(e) => tracing::warn!(error = %e, "dispatcher: check-in round failed"),
                 }
             }
+            // Surveys of open monitoring rounds for chats bound since the round opened.
+            match db(pool, store::bot::enqueue_surveys).await {
+                Ok(n) if n > 0 => tracing::info!(surveys = n, "dispatcher: monthly surveys queued"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "dispatcher: survey round failed"),
+            }
         }
         while sends.try_join_next().is_some() {}
         let room = inflight.available_permits().min(batch_max);
@@ -315,6 +321,7 @@ async fn lead<T: Transport>(
             let reply = match &o.content {
                 Content::Offer(card) => core::offer_message(&offer_view(card)),
                 Content::Checkin { placement_id, employer } => core::checkin_message(*placement_id, employer),
+                Content::Survey { period } => crate::survey::start_message(*period),
                 Content::Skip(why) => {
                     let _ = tx.send(Delivery::Skipped { id: o.id, reason: (*why).to_owned() });
                     continue;

@@ -9,9 +9,11 @@
 //!   (`bot_queue`), one process at a time.
 //! * [`telegram`]: the teloxide adapter: `handler_tree()`, the transport, `start()`.
 //! * [`shared`]: what lives in Redis (dialogue states, shared rates).
+//! * [`survey`]: the monthly survey's questions and answers (pure, part of the core).
 
 pub mod core;
 pub mod dispatch;
 pub mod service;
 pub mod shared;
+pub mod survey;
 pub mod telegram;

@@ -31,6 +31,8 @@ pub fn open_round(conn: &mut PgConnection, period: YearMonth, scope: &str, actor
                 }
                 other => other,
             })?;
+        // The bot's survey for the round, in the same transaction (once per worker and period).
+        crate::bot::enqueue_surveys(conn)?;
         audit::record(
             conn,
             actor,
@@ -62,6 +64,8 @@ pub struct Answer {
     pub work_province_code: Option<String>,
     pub industry: Option<String>,
     pub monthly_income: Option<i32>,
+    /// A band (`lt2000`, `2000_3000`, …, `ge8000`) instead of an exact income (bot answers).
+    pub income_band: Option<String>,
     pub source: &'static str,
 }
 
@@ -84,6 +88,7 @@ pub fn answer(
                     monitoring_responses::work_province_code.eq(&a.work_province_code),
                     monitoring_responses::industry.eq(&a.industry),
                     monitoring_responses::monthly_income.eq(a.monthly_income),
+                    monitoring_responses::income_band.eq(&a.income_band),
                     monitoring_responses::source.eq(a.source),
                     monitoring_responses::recorded_by_org_id.eq(actor.org_id),
                 ))
@@ -128,6 +133,7 @@ pub struct Response {
     pub source: String,
     pub recorded_by_org_id: Option<Uuid>,
     pub recorded_at: DateTime<Utc>,
+    pub income_band: Option<String>,
 }
 
 /// Every answer of a worker for a period, oldest first (the last one counts).
@@ -147,7 +153,7 @@ WITH ws AS (
     FROM worker_state($1) s JOIN workers w ON w.id = s.worker_id
     LEFT JOIN resettlement_sites rs ON rs.id = w.site_id
    WHERE w.erased_at IS NULL AND ($2::text IS NULL OR s.county_code = $2) AND ($3::text IS NULL OR rs.name = $3)),
-r AS (SELECT DISTINCT ON (worker_id) worker_id, employment_status, work_place, work_province_code, industry, monthly_income
+r AS (SELECT DISTINCT ON (worker_id) worker_id, employment_status, work_place, work_province_code, industry, monthly_income, income_band
         FROM monitoring_responses WHERE period = $4 ORDER BY worker_id, id DESC),
 prev AS (SELECT DISTINCT ON (worker_id) worker_id, work_place FROM monitoring_responses WHERE period = $5 ORDER BY worker_id, id DESC),
 pr AS (SELECT DISTINCT ON (p.worker_id) p.worker_id, p.work_county_code, rep.wage, rep.employed
@@ -156,7 +162,7 @@ pr AS (SELECT DISTINCT ON (p.worker_id) p.worker_id, p.work_county_code, rep.wag
         ORDER BY p.worker_id, rep.recorded_at DESC)
 SELECT ws.worker_id, ws.household, ws.county_code, ws.status, ws.is_labour, ws.is_employed,
        r.employment_status, r.work_place, r.work_province_code, r.industry, r.monthly_income,
-       pr.work_county_code, pr.wage, pr.employed, prev.work_place
+       pr.work_county_code, pr.wage, pr.employed, prev.work_place, r.income_band
   FROM ws LEFT JOIN r ON r.worker_id = ws.worker_id LEFT JOIN pr ON pr.worker_id = ws.worker_id
   LEFT JOIN prev ON prev.worker_id = ws.worker_id";
 
@@ -179,6 +185,9 @@ pub struct Report {
     pub by_destination: BTreeMap<String, i64>,
     pub by_province: BTreeMap<String, i64>,
     pub by_industry: BTreeMap<String, i64>,
+    /// Workers in work who gave an income band instead of an amount (bot
+    /// answers); bands are not in the median or the mean.
+    pub by_income_band: BTreeMap<String, i64>,
     pub income_median: Option<f64>,
     pub income_mean: Option<f64>,
     pub returning_labour: Vec<Person>,
@@ -312,7 +321,7 @@ fn report_in(
     diesel::sql_query(
         "CREATE TEMP TABLE report_rows (worker_id uuid, household uuid, county_code text, status text, is_labour bool, \
            is_employed bool, r_status text, work_place text, work_province_code text, industry text, monthly_income int, \
-           p_county text, p_wage int, p_employed bool, prev_place text) ON COMMIT DROP",
+           p_county text, p_wage int, p_employed bool, prev_place text, income_band text) ON COMMIT DROP",
     )
     .execute(conn)?;
     diesel::sql_query(format!("INSERT INTO report_rows {ROWS_SQL}"))
@@ -378,6 +387,11 @@ fn report_in(
     let by_industry = group(
         conn,
         "SELECT coalesce(industry, '未填报') AS k, count(*) AS n FROM report_view WHERE answered_employed GROUP BY 1",
+    )?;
+    let by_income_band = group(
+        conn,
+        "SELECT income_band AS k, count(*) AS n FROM report_view \
+          WHERE answered_employed AND income_band IS NOT NULL GROUP BY 1",
     )?;
     #[derive(QueryableByName)]
     struct P {
@@ -451,6 +465,7 @@ fn report_in(
         by_destination,
         by_province,
         by_industry,
+        by_income_band,
         income_median: t.median,
         income_mean: t.mean.map(|m| (m * 100.0).round() / 100.0),
         returning_labour: returning,

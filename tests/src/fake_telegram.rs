@@ -246,6 +246,11 @@ impl FakeTelegram {
         }}));
     }
 
+    /// The worker presses the button labelled `label` under the delivered message `m`.
+    pub fn tap(&self, chat: i64, m: &Call, label: &str) {
+        self.press(chat, m.message_id.unwrap_or_default(), &button(m, label));
+    }
+
     /// The next sendMessage calls fail like this, in order.
     pub fn fail_next(&self, f: Fail) {
         self.state.lock().unwrap().fail.push_back(f);

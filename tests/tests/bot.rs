@@ -517,3 +517,99 @@ async fn a_standby_dispatcher_takes_over() {
     assert!(before - 6 <= maybe[0].a.parse::<usize>().unwrap(), "a duplicate only for rows flagged maybe_sent");
     second.stop().await;
 }
+
+/// One monitoring-response row, flattened: status|place|province|industry|income|band, and its source.
+fn survey_rows(w: &World, worker: Uuid) -> Vec<Row> {
+    w.sql(&format!(
+        "SELECT concat_ws('|', employment_status, coalesce(work_place, '-'), coalesce(work_province_code, '-'), \
+                coalesce(industry, '-'), coalesce(monthly_income::text, '-'), coalesce(income_band, '-')) AS a, \
+                source AS b FROM monitoring_responses WHERE worker_id = '{worker}' ORDER BY id"
+    ))
+}
+
+#[tokio::test]
+async fn the_monthly_survey_is_answered_with_buttons_and_a_typed_income() {
+    let mut w = world().await;
+    let (typed, phone) = w.worker(121).await;
+    let (banded, phone2) = w.worker(123).await;
+    let (_, phone3) = w.worker(125).await;
+    w.start().await;
+    let (chat, chat2, chat3) = (7801, 7802, 7803);
+    w.bind(chat, &phone).await;
+    w.bind(chat2, &phone2).await;
+    w.bind(chat3, &phone3).await;
+    w.tg.text(chat3, "/stop");
+    w.tg.wait_for(chat3, "已暂停推送").await;
+    // The county office opens the round; the surveys are queued in the same transaction.
+    let period = domain::calendar::YearMonth::of(domain::calendar::today_in_china(chrono::Utc::now()));
+    let res = w.app.post_as(&w.county, "/v1/monitoring-rounds").json(&json!({"period": period.to_string()})).send();
+    assert_eq!(res.await.unwrap().status(), 201);
+    let queued: Vec<Row> = w.sql("SELECT kind AS a, period::text AS b FROM bot_queue");
+    assert_eq!(queued.len(), 2, "the two chats that take pushes, not the stopped one");
+    assert!(queued.iter().all(|r| r.a == "survey" && r.b == Some(period.first_day().to_string())));
+    assert_eq!(store::bot::enqueue_surveys(&mut w.app.conn()).unwrap(), 0, "once per worker and period");
+
+    // Worker 1: in work outside the province, by buttons, then types the income.
+    let month = format!("{}月", period.month());
+    let q = w.tg.wait_for(chat, "【每月就业调查】").await;
+    assert!(text_of(&q).contains(&format!("{month}您主要在做什么")), "{}", text_of(&q));
+    assert_eq!(
+        buttons(&q).iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(),
+        ["在上班", "自己做生意", "公益性岗位", "没有工作", "在上学", "暂时不能工作"]
+    );
+    w.tg.tap(chat, &q, "在上班");
+    let place = w.tg.wait_for(chat, "您在哪里工作").await;
+    assert_eq!(buttons(&place).iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["本县", "省内", "省外"]);
+    w.tg.tap(chat, &place, "省外");
+    let province = w.tg.wait_for(chat, "在哪个省").await;
+    w.tg.tap(chat, &province, "广东");
+    let industry = w.tg.wait_for(chat, "做的是哪一行").await;
+    w.tg.tap(chat, &industry, "工厂/制造");
+    let income = w.tg.wait_for(chat, "收入大约多少元").await;
+    assert!(buttons(&income).iter().any(|(l, _)| l == "3000–4000"), "bands for who prefers not to type");
+    w.tg.text(chat, "不好说");
+    w.tg.wait_for(chat, "请输入一个数字").await;
+    w.tg.text(chat, "5200元");
+    w.tg.wait_for(chat, &format!("谢谢！已记录您{month}的情况")).await;
+    let rows = survey_rows(&w, typed);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].a, "employed|out_of_province|440000|制造业|5200|-");
+    assert_eq!(rows[0].b.as_deref(), Some("bot"));
+    // Answered buttons are taken away.
+    for m in [&q, &place, &province, &industry] {
+        let id = m.message_id.unwrap();
+        eventually("buttons removed", || {
+            w.tg.calls().iter().any(|c| c.method == "editmessagereplymarkup" && c.body["message_id"] == id)
+        })
+        .await;
+    }
+
+    // Worker 2: in work in the county, and a band instead of a number.
+    let mut m = w.tg.wait_for(chat2, "【每月就业调查】").await;
+    for (label, next) in
+        [("在上班", "您在哪里工作"), ("本县", "做的是哪一行"), ("建筑工地", "收入大约多少元"), ("3000–4000", "谢谢！")]
+    {
+        w.tg.tap(chat2, &m, label);
+        m = w.tg.wait_for(chat2, next).await;
+    }
+    assert_eq!(survey_rows(&w, banded)[0].a, "employed|in_county|-|建筑业|-|3000_4000");
+
+    // The round's report counts both; the band stays out of the median.
+    let res = w.app.get_as(&w.county, &format!("/v1/monitoring-rounds/{period}/report")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let r = json(res).await;
+    assert_eq!(r["by_destination"], json!({"in_county": 1, "out_of_province": 1}), "{r}");
+    assert_eq!(r["by_province"], json!({"440000": 1}));
+    assert_eq!(r["income_median"], json!(5200.0));
+    assert_eq!(r["by_income_band"], json!({"3000_4000": 1}));
+
+    // Another enqueue for the period (the dispatcher's housekeeping does one a minute) sends nothing.
+    assert_eq!(store::bot::enqueue_surveys(&mut w.app.conn()).unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for c in [chat, chat2, chat3] {
+        let surveys = w.tg.sent_to(c).iter().filter(|m| text_of(m).contains("【每月就业调查】")).count();
+        assert_eq!(surveys, usize::from(c != chat3), "chat {c}");
+    }
+    w.stop().await;
+    w.assert_clean();
+}
