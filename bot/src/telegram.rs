@@ -4,18 +4,17 @@
 //! configurable (`QIANLINK_TELEGRAM_API_URL`) so that tests and local runs
 //! talk to a local fake server.
 //!
-//! Requests go through teloxide's `Throttle` (innermost guard: 1 message per
-//! chat per second, the configured overall rate) without its automatic retry:
-//! a `429` comes back to the dispatcher, which pauses every sender.
+//! Every message goes through the [`Pacer`] (the overall schedule shared in
+//! Redis and the process's gate; see [`crate::dispatch`] for why there is
+//! no teloxide `Throttle`). A `429` comes back to the dispatcher, which
+//! pauses every sender.
 
 use crate::core::{self, Button, Input, Keyboard, Reply};
-use crate::dispatch::{self, DispatchConfig, SendResult, Transport};
+use crate::dispatch::{self, DispatchConfig, Pacer, SendResult, Transport};
 use crate::service::Conversations;
 use crate::shared::Shared;
 use api::state::AppState;
 use std::sync::Arc;
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::{Limits, Settings as ThrottleSettings};
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
 use teloxide::prelude::*;
 use teloxide::types::{
@@ -28,7 +27,7 @@ use teloxide::{ApiError, RequestError};
 pub const CHANNEL: &str = "telegram";
 
 /// The bot as the handlers see it.
-pub type TgBot = Throttle<Bot>;
+pub type TgBot = Bot;
 
 pub type HandlerResult = Result<(), anyhow::Error>;
 
@@ -50,30 +49,24 @@ impl std::fmt::Debug for TelegramConfig {
     }
 }
 
-/// The teloxide bot with the configured API URL, behind `Throttle`.
+/// The teloxide bot with the configured API URL.
 pub fn make_bot(cfg: &TelegramConfig) -> anyhow::Result<TgBot> {
     let mut bot = Bot::new(cfg.token.clone());
     if let Some(url) = &cfg.api_url {
         bot = bot.set_api_url(url.parse().map_err(|e| anyhow::anyhow!("QIANLINK_TELEGRAM_API_URL: {e}"))?);
     }
-    let limits = Limits {
-        messages_per_sec_chat: 1,
-        messages_per_min_chat: 60,
-        messages_per_min_channel_or_supergroup: 20,
-        messages_per_sec_overall: ((f64::from(cfg.dispatch.rate) * dispatch::GUARD_MARGIN).floor() as u32).max(1),
-    };
-    Ok(Throttle::spawn_with_settings(bot, ThrottleSettings::default().limits(limits).no_retry()))
+    Ok(bot)
 }
 
 /// The update handlers, used by the binary and the tests alike. Needs an
-/// `Arc<Conversations>` among the dispatcher's dependencies.
+/// `Arc<Conversations>` and an `Arc<Pacer>` among the dispatcher's dependencies.
 pub fn handler_tree() -> dptree::Handler<'static, HandlerResult, DpHandlerDescription> {
     dptree::entry()
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_callback_query().endpoint(on_callback))
 }
 
-async fn on_message(bot: TgBot, conv: Arc<Conversations>, msg: Message) -> HandlerResult {
+async fn on_message(bot: TgBot, conv: Arc<Conversations>, pacer: Arc<Pacer>, msg: Message) -> HandlerResult {
     if !msg.chat.is_private() {
         return Ok(());
     }
@@ -87,12 +80,13 @@ async fn on_message(bot: TgBot, conv: Arc<Conversations>, msg: Message) -> Handl
     };
     let out = conv.handle(&msg.chat.id.0.to_string(), input).await;
     for r in &out.replies {
+        pacer.reply(&msg.chat.id.0.to_string()).await;
         send(&bot, msg.chat.id, r).await?;
     }
     Ok(())
 }
 
-async fn on_callback(bot: TgBot, conv: Arc<Conversations>, q: CallbackQuery) -> HandlerResult {
+async fn on_callback(bot: TgBot, conv: Arc<Conversations>, pacer: Arc<Pacer>, q: CallbackQuery) -> HandlerResult {
     if let Err(e) = bot.answer_callback_query(q.id.clone()).await {
         tracing::debug!(error = %e, "answerCallbackQuery failed");
     }
@@ -112,6 +106,7 @@ async fn on_callback(bot: TgBot, conv: Arc<Conversations>, q: CallbackQuery) -> 
         tracing::debug!(error = %e, "editMessageReplyMarkup failed");
     }
     for r in &out.replies {
+        pacer.reply(&chat.0.to_string()).await;
         send(&bot, chat, r).await?;
     }
     Ok(())
@@ -243,7 +238,9 @@ pub async fn start_parts(state: AppState, cfg: TelegramConfig, parts: Parts) -> 
     }
     let mut tasks = Vec::new();
     let conv = Arc::new(Conversations::new(state.clone(), shared.clone(), CHANNEL));
-    let mut dispatcher = Dispatcher::builder(bot.clone(), handler_tree()).dependencies(dptree::deps![conv]).build();
+    let pacer = Arc::new(Pacer::new(shared.clone(), cfg.dispatch.rate, cfg.dispatch.per_chat));
+    let mut dispatcher =
+        Dispatcher::builder(bot.clone(), handler_tree()).dependencies(dptree::deps![conv, pacer.clone()]).build();
     let polling = parts.polling.then(|| dispatcher.shutdown_token());
     if parts.polling {
         tasks.push(tokio::spawn(async move { dispatcher.dispatch().await }));
@@ -254,6 +251,7 @@ pub async fn start_parts(state: AppState, cfg: TelegramConfig, parts: Parts) -> 
             state.pool.clone(),
             state.settings.database_url.clone(),
             shared,
+            pacer,
             transport,
             cfg.dispatch.clone(),
         )));

@@ -440,11 +440,37 @@ pub fn offer_card(conn: &mut PgConnection, worker_id: Uuid, offer_id: Uuid) -> R
     Ok(rows.into_iter().find(|r| r.worker_id == worker_id).map(OfferCardRow::card))
 }
 
-/// After a crash, rows left in `sending` go back to `pending`, flagged
-/// `maybe_sent` (only the dispatcher holding the lock calls this).
-pub fn reset_in_flight(conn: &mut PgConnection) -> Result<usize, StoreError> {
-    Ok(diesel::sql_query("UPDATE bot_queue SET state = 'pending', maybe_sent = true WHERE state = 'sending'")
-        .execute(conn)?)
+/// After a crash (only the dispatcher holding the lock calls this): rows
+/// left in `sending` that the delivery journal saw delivered (`journal`:
+/// row id, message id) are recorded as sent; the others go back to
+/// `pending`, flagged `maybe_sent`. Returns (recorded, resent).
+pub fn recover_in_flight(conn: &mut PgConnection, journal: &[(i64, i64)]) -> Result<(usize, usize), StoreError> {
+    conn.transaction(|conn| {
+        let ids: Vec<i64> = journal.iter().map(|(id, _)| *id).collect();
+        let in_flight: Vec<i64> = bot_queue_sending(conn, &ids)?;
+        let delivered: Vec<Delivery> = journal
+            .iter()
+            .filter(|(id, _)| in_flight.contains(id))
+            .map(|(id, message_id)| Delivery::Sent { id: *id, message_id: *message_id })
+            .collect();
+        record(conn, &delivered)?;
+        let resent =
+            diesel::sql_query("UPDATE bot_queue SET state = 'pending', maybe_sent = true WHERE state = 'sending'")
+                .execute(conn)?;
+        Ok((delivered.len(), resent))
+    })
+}
+
+/// Which of these rows are in `sending`.
+fn bot_queue_sending(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(crate::schema::bot_queue::table
+        .filter(crate::schema::bot_queue::id.eq_any(ids))
+        .filter(crate::schema::bot_queue::state.eq("sending"))
+        .select(crate::schema::bot_queue::id)
+        .load(conn)?)
 }
 
 #[derive(QueryableByName)]

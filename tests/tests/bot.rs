@@ -613,3 +613,52 @@ async fn the_monthly_survey_is_answered_with_buttons_and_a_typed_income() {
     w.stop().await;
     w.assert_clean();
 }
+
+#[tokio::test]
+async fn after_a_crash_the_delivery_journal_prevents_a_second_copy() {
+    let mut w = world().await;
+    let job = w.job("装卸工", XINGYI).await;
+    let mut conn = w.app.conn();
+    let mut rows = vec![];
+    for (i, chat) in [(0u32, 8101), (1, 8102)] {
+        let (id, _) = w.worker(301 + 2 * i).await;
+        diesel::sql_query(format!(
+            "INSERT INTO bot_chats (channel, chat_id, worker_id, bound_by) VALUES ('telegram', '{chat}', '{id}', 'code')"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        let offer = w.offer(job, id).unwrap();
+        rows.push((offer, chat));
+    }
+    // A dispatcher died with both rows claimed: Telegram confirmed the first
+    // (noted in the journal), the second never left.
+    diesel::sql_query("UPDATE bot_queue SET state = 'sending', attempts = 1, channel = 'telegram'")
+        .execute(&mut conn)
+        .unwrap();
+    let ids: Vec<Row> = w.sql("SELECT id::text AS a, offer_id::text AS b FROM bot_queue ORDER BY id");
+    let first_row: i64 = ids.iter().find(|r| r.b == Some(rows[0].0.to_string())).unwrap().a.parse().unwrap();
+    let journal = format!("{}bot:delivered:telegram", w.app.redis_prefix);
+    let mut r = redis::Client::open(qianlink_tests::redis_url()).unwrap().get_connection().unwrap();
+    let _: () = redis::cmd("HSET").arg(&journal).arg(first_row).arg(4242).query(&mut r).unwrap();
+    let only_dispatch = Parts { polling: false, dispatcher: true };
+    let d = bot::telegram::start_parts(w.app.state.clone(), config(&w.tg), only_dispatch).await.unwrap();
+    eventually("both rows sent", || {
+        w.sql("SELECT state AS a, NULL::text AS b FROM bot_queue").iter().all(|r| r.a == "sent")
+    })
+    .await;
+    let after: Vec<Row> = w.sql(&format!(
+        "SELECT concat_ws('|', message_id, maybe_sent::text) AS a, NULL::text AS b FROM bot_queue WHERE id = {first_row}"
+    ));
+    assert_eq!(after[0].a, "4242|false", "recorded from the journal, not sent again");
+    assert!(w.tg.sent_to(rows[0].1).is_empty(), "no second copy to the first chat");
+    assert_eq!(w.tg.sent_to(rows[1].1).len(), 1, "the other row is sent");
+    let flagged: Vec<Row> = w.sql("SELECT count(*)::text AS a, NULL::text AS b FROM bot_queue WHERE maybe_sent");
+    assert_eq!(flagged[0].a, "1");
+    assert_eq!(offer_status(&w, rows[0].0).0, "sent");
+    eventually("the journal emptied", || {
+        let n: i64 = redis::cmd("HLEN").arg(&journal).query(&mut r).unwrap();
+        n == 0
+    })
+    .await;
+    d.stop().await;
+}
