@@ -509,8 +509,10 @@ async fn lead<T: Transport>(
                 let _ = tx.send(d);
             });
         }
-        // Claim the next batch shortly before this one's last slot.
-        let lead_time = Duration::from_millis(150);
+        // Claim the next batch well before this one's last slot: claiming
+        // and reserving must never leave the schedule idle (a slot not taken
+        // in time is lost), even with a slow database.
+        let lead_time = Duration::from_millis(400);
         if last_slot > lead_time {
             tokio::time::sleep_until(base + last_slot - lead_time).await;
         }
