@@ -1,8 +1,9 @@
 //! The Telegram adapter (teloxide 0.17): turns updates into core inputs,
 //! renders replies with inline buttons or a `request_contact` keyboard, and
-//! sends the dispatcher's pushes. Long polling; the Bot API base URL is
-//! configurable (`QIANLINK_TELEGRAM_API_URL`) so that tests and local runs
-//! talk to a local fake server.
+//! sends the dispatcher's pushes. Long polling by default, a webhook when
+//! configured ([`crate::webhook`]); the Bot API base URL is configurable
+//! (`QIANLINK_TELEGRAM_API_URL`) so that tests and local runs talk to a
+//! local fake server.
 //!
 //! Every message goes through the [`Pacer`] (the overall schedule shared in
 //! Redis and the process's gate; see [`crate::dispatch`] for why there is
@@ -13,9 +14,11 @@ use crate::core::{self, Button, Input, Keyboard, Reply};
 use crate::dispatch::{self, DispatchConfig, Pacer, SendResult, Transport};
 use crate::service::Conversations;
 use crate::shared::Shared;
+use crate::webhook::WebhookConfig;
 use api::state::AppState;
 use std::sync::Arc;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
+use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::{
     ButtonRequest, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardMarkup, KeyboardRemove,
@@ -36,6 +39,8 @@ pub struct TelegramConfig {
     pub token: String,
     /// Bot API base URL (default `https://api.telegram.org`).
     pub api_url: Option<String>,
+    /// Receive updates through a webhook instead of long polling.
+    pub webhook: Option<WebhookConfig>,
     pub dispatch: DispatchConfig,
 }
 
@@ -44,6 +49,7 @@ impl std::fmt::Debug for TelegramConfig {
         f.debug_struct("TelegramConfig")
             .field("token", &"***")
             .field("api_url", &self.api_url)
+            .field("webhook", &self.webhook)
             .field("dispatch", &self.dispatch)
             .finish()
     }
@@ -173,7 +179,7 @@ fn classify(e: RequestError) -> SendResult {
     }
 }
 
-/// A running bot: long polling and the dispatcher.
+/// A running bot: long polling (or the webhook) and the dispatcher.
 pub struct BotHandle {
     polling: Option<teloxide::dispatching::ShutdownToken>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -209,8 +215,8 @@ pub struct Parts {
     pub dispatcher: bool,
 }
 
-/// Start the bot inside a running service: long polling for the workers'
-/// messages and the dispatcher for pushes.
+/// Start the bot inside a running service: long polling (or the webhook)
+/// for the workers' messages and the dispatcher for pushes.
 pub async fn start(state: AppState, cfg: TelegramConfig) -> anyhow::Result<BotHandle> {
     start_parts(state, cfg, Parts { polling: true, dispatcher: true }).await
 }
@@ -243,7 +249,14 @@ pub async fn start_parts(state: AppState, cfg: TelegramConfig, parts: Parts) -> 
         Dispatcher::builder(bot.clone(), handler_tree()).dependencies(dptree::deps![conv, pacer.clone()]).build();
     let polling = parts.polling.then(|| dispatcher.shutdown_token());
     if parts.polling {
-        tasks.push(tokio::spawn(async move { dispatcher.dispatch().await }));
+        match &cfg.webhook {
+            Some(hook) => {
+                let listener = crate::webhook::listen(&bot, hook).await?;
+                let errors = LoggingErrorHandler::with_custom_text("An error from the webhook listener");
+                tasks.push(tokio::spawn(async move { dispatcher.dispatch_with_listener(listener, errors).await }));
+            }
+            None => tasks.push(tokio::spawn(async move { dispatcher.dispatch().await })),
+        }
     }
     if parts.dispatcher {
         let transport = Arc::new(TelegramTransport { bot });

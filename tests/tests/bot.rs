@@ -38,6 +38,7 @@ fn config(tg: &FakeTelegram) -> TelegramConfig {
     TelegramConfig {
         token: tg.token.clone(),
         api_url: Some(tg.url.clone()),
+        webhook: None,
         dispatch: DispatchConfig { idle_poll: Duration::from_millis(100), housekeeping: false, ..Default::default() },
     }
 }
@@ -661,4 +662,53 @@ async fn after_a_crash_the_delivery_journal_prevents_a_second_copy() {
     })
     .await;
     d.stop().await;
+}
+
+#[tokio::test]
+async fn webhook_mode_takes_updates_posted_to_it() {
+    let mut w = world().await;
+    let (worker, phone) = w.worker(127).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let hook = format!("http://127.0.0.1:{port}/telegram/hook");
+    let mut cfg = config(&w.tg);
+    cfg.webhook = Some(bot::webhook::WebhookConfig::parse(&hook, &format!("127.0.0.1:{port}")).unwrap());
+    w.bot = Some(bot::telegram::start(w.app.state.clone(), cfg).await.unwrap());
+    // setWebhook was called with the URL and the secret derived from the token.
+    let (url, secret) = w.tg.webhook().expect("setWebhook was called");
+    assert_eq!(url, hook);
+    assert_eq!(secret, bot::webhook::secret_for(&w.tg.token));
+    let client = reqwest::Client::new();
+    let chat = 7901;
+    // Without Telegram's secret header, or with another value, nothing is taken.
+    for given in [None, Some("not-the-secret")] {
+        let mut req = client.post(&url).json(&w.tg.text_update(chat, "/start"));
+        if let Some(g) = given {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", g);
+        }
+        assert_eq!(req.send().await.unwrap().status(), 401);
+    }
+    // An update posted with it is handled, and the bot answers through the Bot API.
+    let res = client
+        .post(&url)
+        .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+        .json(&w.tg.text_update(chat, "/help"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    w.tg.wait_for(chat, "黔联可以帮您").await;
+    // The fake server pushes updates as Telegram does: the binding flow works end to end.
+    w.bind(chat, &phone).await;
+    assert_eq!(chat_rows(&w)[0].b, Some(worker.to_string()));
+    assert_eq!(w.tg.sent_to(chat).iter().filter(|m| text_of(m).contains("您同意吗")).count(), 1, "the refused /start");
+    assert!(!w.tg.webhook_answers().is_empty() && w.tg.webhook_answers().iter().all(|s| *s == 200));
+    assert!(w.tg.calls().iter().all(|c| c.method != "getupdates"), "no long polling in webhook mode");
+    w.stop().await;
+    // Long polling (the default) deletes the webhook before it polls.
+    w.start().await;
+    eventually("the webhook deleted", || w.tg.webhook().is_none()).await;
+    w.tg.text(chat, "/help");
+    w.tg.wait_nth(chat, "黔联可以帮您", 2).await;
+    w.stop().await;
+    w.assert_clean();
 }

@@ -59,6 +59,7 @@ async fn main() {
     let cfg = TelegramConfig {
         token: tg.token.clone(),
         api_url: Some(tg.url.clone()),
+        webhook: None,
         dispatch: DispatchConfig { rate, housekeeping: false, ..Default::default() },
     };
     let started = Instant::now();
@@ -222,6 +223,7 @@ async fn dispatcher() {
     let cfg = TelegramConfig {
         token: env("BENCH_TG_TOKEN"),
         api_url: Some(env("BENCH_TG_URL")),
+        webhook: None,
         dispatch: DispatchConfig {
             rate: env("BENCH_RATE").parse().unwrap(),
             housekeeping: false,
