@@ -712,3 +712,50 @@ async fn webhook_mode_takes_updates_posted_to_it() {
     w.stop().await;
     w.assert_clean();
 }
+
+#[tokio::test]
+async fn jobs_come_in_pages_and_status_shows_offers_and_work() {
+    let mut w = world().await;
+    let (worker, phone) = w.worker(129).await;
+    let titles: Vec<String> = (0..7).map(|i| format!("岗位{i}号")).collect();
+    let mut jobs = vec![];
+    for t in &titles {
+        jobs.push(w.job(t, XINGYI).await);
+    }
+    w.start().await;
+    let chat = 7951;
+    w.bind(chat, &phone).await;
+    // /jobs: five recommendations a page, 下一页 for the rest.
+    w.tg.text(chat, "/jobs");
+    let p1 = w.tg.wait_for(chat, "第 1 页").await;
+    let t1 = text_of(&p1);
+    let first: Vec<&String> = titles.iter().filter(|t| t1.contains(t.as_str())).collect();
+    assert_eq!(first.len(), 5, "{t1}");
+    assert!(t1.contains("兴义顺达电子厂") && t1.contains("4500–6000 元/月"), "{t1}");
+    assert_eq!(buttons(&p1).iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["下一页"]);
+    w.tg.tap(chat, &p1, "下一页");
+    let p2 = w.tg.wait_for(chat, "第 2 页").await;
+    let t2 = text_of(&p2);
+    let second: Vec<&String> = titles.iter().filter(|t| t2.contains(t.as_str())).collect();
+    assert_eq!(second.len(), 2, "{t2}");
+    assert!(second.iter().all(|t| !first.contains(t)), "no job twice");
+    assert!(t2.contains("\n6. ") && t2.contains("\n7. "), "numbering goes on: {t2}");
+    assert!(buttons(&p2).is_empty(), "the last page has no 下一页");
+    // /status before anything happened.
+    w.tg.text(chat, "/status");
+    let s1 = text_of(&w.tg.wait_for(chat, "我的岗位推荐").await);
+    assert!(s1.contains("· 暂无\n") && s1.contains("· 暂无登记"), "{s1}");
+    // An offer answered and a placement registered show up.
+    w.offer(jobs[0], worker).unwrap();
+    let push = w.tg.wait_for(chat, "【岗位推荐】岗位0号").await;
+    w.tg.tap(chat, &push, "感兴趣");
+    w.tg.wait_for(chat, "已告诉兴义顺达电子厂").await;
+    let start = domain::calendar::today_in_china(chrono::Utc::now()) - chrono::Duration::days(10);
+    w.placement(worker, w.employer_id, start);
+    w.tg.text(chat, "/status");
+    let s2 = text_of(&w.tg.wait_nth(chat, "我的岗位推荐", 2).await);
+    assert!(s2.contains("· 岗位0号（兴义顺达电子厂）：感兴趣"), "{s2}");
+    assert!(s2.contains(&format!("· 兴义顺达电子厂，{} 起", start.format("%Y-%m-%d"))), "{s2}");
+    w.stop().await;
+    w.assert_clean();
+}
