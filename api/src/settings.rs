@@ -35,6 +35,11 @@ pub struct Settings {
     pub telegram_api_url: Option<String>,
     /// Bot messages per second overall, shared by all processes (`QIANLINK_BOT_RATE`).
     pub bot_rate: u32,
+    /// Webhook mode: the public URL Telegram posts updates to
+    /// (`QIANLINK_TELEGRAM_WEBHOOK_URL`; none: long polling).
+    pub telegram_webhook_url: Option<String>,
+    /// Webhook mode: the local address of the webhook listener (`QIANLINK_TELEGRAM_WEBHOOK_LISTEN`).
+    pub telegram_webhook_listen: String,
 }
 
 /// A bot token: never printed, not even by `Debug`.
@@ -66,6 +71,8 @@ impl Settings {
             telegram_token: None,
             telegram_api_url: None,
             bot_rate: 25,
+            telegram_webhook_url: None,
+            telegram_webhook_listen: "127.0.0.1:8443".into(),
         }
     }
 }

@@ -12,7 +12,9 @@
 //! general rule (safe to read over a shoulder). [`scrub`] masks anything that
 //! looks like an ID or phone number in outgoing text as a last guard.
 
+use crate::survey::{self, Income, IncomeBand, Next, Survey};
 use chrono::{Datelike, NaiveDate};
+use domain::calendar::YearMonth;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -34,6 +36,8 @@ pub enum Dialogue {
     AwaitingSeparationDate { placement_id: Uuid, changed_job: bool },
     /// 已离职 on `on`: waiting for the reason.
     AwaitingSeparationReason { placement_id: Uuid, on: NaiveDate },
+    /// The monthly survey asked for the income: waiting for a number (or a band button).
+    AwaitingSurveyIncome { survey: Survey },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,13 +164,28 @@ pub enum CheckinButton {
 pub enum Button {
     Consent,
     Refuse,
-    Offer { offer_id: Uuid, answer: OfferButton },
-    Decline { offer_id: Uuid, reason: DeclineReason },
-    Checkin { placement_id: Uuid, answer: CheckinButton },
+    Offer {
+        offer_id: Uuid,
+        answer: OfferButton,
+    },
+    Decline {
+        offer_id: Uuid,
+        reason: DeclineReason,
+    },
+    Checkin {
+        placement_id: Uuid,
+        answer: CheckinButton,
+    },
     LeftToday,
     LeftYesterday,
     LeaveReason(LeaveReason),
     JobsPage(u32),
+    /// A survey answer: the answers so far, the one just given included.
+    Survey(Survey),
+    /// 其他省份: show the provinces beyond the usual destinations.
+    SurveyMoreProvinces(Survey),
+    /// An income band, or 不想说 (`None`).
+    SurveyIncome(Survey, Option<IncomeBand>),
 }
 
 impl Button {
@@ -195,6 +214,9 @@ impl Button {
             Self::LeftYesterday => "sd:y".into(),
             Self::LeaveReason(r) => format!("sr:{}", r.code()),
             Self::JobsPage(n) => format!("jp:{n}"),
+            Self::Survey(s) => format!("sv:{}", s.encode()),
+            Self::SurveyMoreProvinces(s) => format!("sm:{}", s.encode()),
+            Self::SurveyIncome(s, band) => format!("si:{}:{}", s.encode(), band.map_or('-', IncomeBand::code)),
         }
     }
 
@@ -226,6 +248,19 @@ impl Button {
             ["sd", "y"] => Self::LeftYesterday,
             ["sr", c] => Self::LeaveReason(LeaveReason::ALL.into_iter().find(|r| r.code() == *c)?),
             ["jp", n] => Self::JobsPage(n.parse().ok()?),
+            ["sv", s] => Self::Survey(Survey::decode(s)?),
+            ["sm", s] => Self::SurveyMoreProvinces(Survey::decode(s)?),
+            ["si", s, b] => Self::SurveyIncome(
+                Survey::decode(s)?,
+                match *b {
+                    "-" => None,
+                    b => {
+                        let mut cs = b.chars();
+                        let (Some(c), None) = (cs.next(), cs.next()) else { return None };
+                        Some(IncomeBand::from_code(c)?)
+                    }
+                },
+            ),
             _ => return None,
         })
     }
@@ -250,17 +285,44 @@ pub enum Input {
 /// What the caller must do (database work), reported back as an [`Outcome`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    BindByPhone { phone: String },
-    BindByCode { code: String },
+    BindByPhone {
+        phone: String,
+    },
+    BindByCode {
+        code: String,
+    },
     Unbind,
-    SetPushes { on: bool },
-    AcceptOffer { offer_id: Uuid },
-    DeclineOffer { offer_id: Uuid, reason: Option<DeclineReason> },
-    LoadOffer { offer_id: Uuid },
-    CheckinStill { placement_id: Uuid },
-    CheckinLeft { placement_id: Uuid, on: NaiveDate, reason: String, changed_job: bool },
-    LoadJobs { page: u32 },
+    SetPushes {
+        on: bool,
+    },
+    AcceptOffer {
+        offer_id: Uuid,
+    },
+    DeclineOffer {
+        offer_id: Uuid,
+        reason: Option<DeclineReason>,
+    },
+    LoadOffer {
+        offer_id: Uuid,
+    },
+    CheckinStill {
+        placement_id: Uuid,
+    },
+    CheckinLeft {
+        placement_id: Uuid,
+        on: NaiveDate,
+        reason: String,
+        changed_job: bool,
+    },
+    LoadJobs {
+        page: u32,
+    },
     LoadStatus,
+    /// A finished monthly survey: write it as the worker's monitoring answer.
+    RecordSurvey {
+        survey: Survey,
+        income: Income,
+    },
 }
 
 /// An offer as the worker may see it.
@@ -332,6 +394,11 @@ pub enum Outcome {
         more: bool,
     },
     Status(StatusView),
+    SurveyRecorded {
+        period: YearMonth,
+    },
+    /// No round is open for the worker's county and period any more.
+    SurveyClosed,
     /// The effect failed (database down): say so and keep the state.
     Failed,
 }
@@ -400,8 +467,8 @@ impl Step {
 
 pub mod text {
     pub const CONSENT: &str = "您好！这里是黔联，帮助易地扶贫搬迁群众找工作。\n\n\
-        绑定前请了解：我们会保存您的 Telegram 聊天编号，以及您对岗位推荐和每月在岗确认的回答。\
-        用途：给您推送合适的岗位；您每月的在岗确认是稳定就业的记录。\n\n\
+        绑定前请了解：我们会保存您的 Telegram 聊天编号，以及您对岗位推荐、每月在岗确认和每月就业调查的回答。\
+        用途：给您推送合适的岗位；您每月的在岗确认是稳定就业的记录；调查结果用于了解大家的就业和收入。\n\n\
         我们不会在这里向您索要或发送身份证号。随时发送 /unbind 可解除绑定，发送 /stop 可暂停推送。\n\n\
         您同意吗？";
     pub const ASK_CONTACT: &str = "请点下方“分享我的手机号”按钮，我们用它在登记信息里找到您。";
@@ -437,6 +504,8 @@ pub mod text {
     pub const CHANGED_JOB: &str = "已记录，祝新工作顺利！";
     pub const CHECKIN_CLOSED: &str = "这份工作已经登记为结束，不用再确认了。";
     pub const NO_JOBS: &str = "暂时没有适合您的岗位，有新岗位会第一时间告诉您。";
+    pub const SURVEY_ASK_NUMBER: &str = "请输入一个数字（单位：元），例如 3500；不方便说可以点上面的范围。";
+    pub const SURVEY_CLOSED: &str = "这次调查已经结束，谢谢您。";
     pub const TRANSPORT_RULE: &str = "政策提示：跨省务工稳定就业满3个月，可按规定申领一次性交通补助。";
 }
 
@@ -714,6 +783,12 @@ pub fn step(state: &Dialogue, input: Input, ctx: &Ctx) -> Step {
                     Some(_) => Step::say(keep(), Reply::text(text::DATE_OUT_OF_RANGE)),
                     None => Step::say(keep(), Reply::text(text::BAD_DATE)),
                 },
+                D::AwaitingSurveyIncome { survey } => match survey::parse_income(&t) {
+                    Some(yuan) => {
+                        Step::effect(D::Idle, Effect::RecordSurvey { survey: *survey, income: Income::Amount(yuan) })
+                    }
+                    None => Step::say(keep(), Reply::text(text::SURVEY_ASK_NUMBER)),
+                },
                 D::AwaitingContact => Step::say(keep(), ask_contact()),
                 D::AwaitingConsent { .. } | D::AwaitingDeclineReason { .. } | D::AwaitingSeparationReason { .. } => {
                     Step::say(keep(), Reply::text(text::CHOOSE_ABOVE))
@@ -817,6 +892,22 @@ fn button(state: &Dialogue, b: Button, ctx: &Ctx) -> Step {
             _ => Step::say(D::Idle, Reply::text(text::UNKNOWN)).closing(),
         },
         Button::JobsPage(page) => Step::effect(state.clone(), Effect::LoadJobs { page }),
+        Button::Survey(s) => survey_step(state, s).closing(),
+        Button::SurveyMoreProvinces(s) => Step::say(state.clone(), survey::province_question(&s, true)).closing(),
+        Button::SurveyIncome(s, band) => Step::effect(
+            D::Idle,
+            Effect::RecordSurvey { survey: s, income: band.map_or(Income::NotGiven, Income::Band) },
+        )
+        .closing(),
+    }
+}
+
+/// The next survey question, or the record once everything is asked.
+fn survey_step(state: &Dialogue, s: Survey) -> Step {
+    match (s.next(), survey::question(&s)) {
+        (Next::Income, Some(q)) => Step::say(Dialogue::AwaitingSurveyIncome { survey: s }, q),
+        (_, Some(q)) => Step::say(state.clone(), q),
+        (_, None) => Step::effect(Dialogue::Idle, Effect::RecordSurvey { survey: s, income: Income::NotGiven }),
     }
 }
 
@@ -856,6 +947,10 @@ fn outcome(state: &Dialogue, o: Outcome) -> Step {
         },
         Outcome::Jobs { page, items, more } => Step::say(keep(), jobs_page(page, &items, more)),
         Outcome::Status(s) => Step::say(keep(), Reply::text(status_text(&s))),
+        Outcome::SurveyRecorded { period } => {
+            Step::say(D::Idle, Reply::text(format!("谢谢！已记录您{}月的情况。", period.month())))
+        }
+        Outcome::SurveyClosed => Step::say(D::Idle, Reply::text(text::SURVEY_CLOSED)),
         Outcome::Failed => Step::say(keep(), Reply::text(text::BUSY)),
     }
 }
@@ -977,6 +1072,56 @@ mod tests {
             "工资：4500–6000 元/月，合同 12 个月，2026-11-20"
         );
         assert!(looks_sensitive("我的号码是13812345678"));
+    }
+
+    #[test]
+    fn the_survey_asks_place_province_industry_then_income() {
+        use crate::survey::{Industry, Place};
+        use domain::worker::EmploymentStatus;
+        let period = YearMonth::new(2026, 11).unwrap();
+        let push = survey::start_message(period);
+        assert!(push.text.contains("11月您主要在做什么"), "{}", push.text);
+        let pick = |r: &Reply, label: &str| -> Button {
+            let Keyboard::Inline(rows) = &r.keyboard else { panic!("no buttons in {r:?}") };
+            rows.iter().flatten().find(|(l, _)| l == label).map(|(_, b)| *b).unwrap_or_else(|| panic!("{label}"))
+        };
+        let mut state = Dialogue::Idle;
+        let mut reply = push;
+        for label in ["在上班", "省外", "其他省份", "新疆", "运输物流"] {
+            let s = step(&state, Input::Button(pick(&reply, label)), &ctx(true));
+            assert!(s.close_buttons && s.effect.is_none(), "{label}");
+            state = s.next;
+            reply = s.replies[0].clone();
+        }
+        assert!(reply.text.contains("收入大约多少元"), "{}", reply.text);
+        assert!(matches!(state, Dialogue::AwaitingSurveyIncome { .. }));
+        let bad = step(&state, Input::Text("不告诉你".into()), &ctx(true));
+        assert_eq!(bad.next, state);
+        let s = step(&state, Input::Text("6500元".into()), &ctx(true));
+        let expected = Survey {
+            period,
+            status: Some(EmploymentStatus::Employed),
+            place: Some(Place::OutOfProvince),
+            province: Some(65),
+            industry: Some(Industry::Transport),
+        };
+        assert_eq!(s.effect, Some(Effect::RecordSurvey { survey: expected, income: Income::Amount(6500) }));
+        // A band instead of a number; the state is not needed for it.
+        let band = step(&Dialogue::Idle, Input::Button(pick(&reply, "4000–5000")), &ctx(true));
+        assert_eq!(
+            band.effect,
+            Some(Effect::RecordSurvey { survey: expected, income: Income::Band(IncomeBand::From4000) })
+        );
+        // Out of work: recorded at once.
+        let idle = step(&Dialogue::Idle, Input::Button(pick(&survey::start_message(period), "没有工作")), &ctx(true));
+        assert!(matches!(idle.effect, Some(Effect::RecordSurvey { income: Income::NotGiven, .. })));
+        let done = step(&idle.next, Input::Outcome(Outcome::SurveyRecorded { period }), &ctx(true));
+        assert!(done.replies[0].text.contains("11月"));
+        for r in [&reply] {
+            for word in ["脱贫", "监测", "零就业", "困难", "身份证"] {
+                assert!(!r.text.contains(word), "{word}");
+            }
+        }
     }
 
     #[test]

@@ -1,29 +1,48 @@
-//! The dispatcher: drains `bot_queue` (offers, check-ins) to a channel under
-//! the rate limits, durably.
+//! The dispatcher: drains `bot_queue` (offers, check-ins, surveys) to a
+//! channel under the rate limits, durably.
 //!
 //! * **One at a time.** A process sends only while it holds the PostgreSQL
 //!   advisory lock [`store::bot::DISPATCHER_LOCK`] on a connection of its
 //!   own; the others poll for it every second (standby) and take over when
 //!   the holder dies (PostgreSQL releases the lock with the connection).
-//! * **Rates shared through Redis.** Every message gets a slot in one
-//!   overall schedule (`1 / rate` apart, paced at [`RATE_MARGIN`] of the
-//!   configured rate so that jitter never puts a one-second window above it)
-//!   and at most one message per chat per second; a chat that is not free
-//!   yet goes back to the queue with a `not_before`. teloxide's `Throttle`
-//!   sits innermost, as a guard.
+//! * **Pacing: one authority, evenly spaced.** Every message, push or
+//!   reply, from every process, takes a slot in one overall schedule kept in
+//!   Redis (GCRA: slots `1 / (RATE_MARGIN × rate)` apart, i.e. 97 % of
+//!   `QIANLINK_BOT_RATE`), and a push also needs its chat to be free (one
+//!   message per chat per second; a chat that is not free yet goes back to
+//!   the queue with a `not_before`). Each send waits for its own slot, so
+//!   messages leave one by one at even intervals, never in bursts.
+//! * **The gate.** A process that stalls (CPU, a pause of the runtime) would
+//!   find several slots past when it wakes and send them at once. The
+//!   [`Pacer`]'s gate forbids that: no two sends of a process are closer than
+//!   `1 / (GATE_MARGIN × rate)` (98.5 %), so a backlog drains a little faster
+//!   than the schedule, never in a burst. The 3 % between schedule and rate
+//!   absorbs the spread of HTTP latencies (about 30 ms of it before a sliding
+//!   one-second window could gain a message); the gate's 1.5 % absorbs 15 ms
+//!   while catching up.
+//! * **No `Throttle`.** teloxide's `Throttle` keeps its limits per process
+//!   and releases queued requests in bursts on a 250 ms tick: behind an exact
+//!   schedule it only added bursts (a sliding window saw 1,100 at 1,000/s)
+//!   and cost throughput (94.9 %). The Redis schedule is shared by every
+//!   process and already spaces every message, so there is no `Throttle` at
+//!   all. If Redis is unreachable, pushes stop (the rows go back to the
+//!   queue) while replies to workers still go out, paced by the gate alone.
 //! * **Errors.** `429` → every sender pauses for `retry_after` (in-process and
 //!   in Redis) and the row is retried after it; `403` (the worker blocked
 //!   the bot) → the chat is marked unreachable and nothing more is sent to
 //!   it; network errors → retry with exponential backoff (up to 10 attempts).
 //! * **Durability.** A row is claimed as `sending` before it is sent and
 //!   recorded as `sent` with the channel's message id after (in batches,
-//!   every 100 ms). If the process dies between sending and recording, the
-//!   next holder of the lock finds the row in `sending`, sends it again and
-//!   flags it `maybe_sent`: the worker may then see the same offer or
-//!   check-in **twice** (at most the messages in flight at the crash, about
-//!   a quarter of a second's worth). Both copies carry the same buttons and
-//!   answers are idempotent, so a duplicate is harmless; a message is never
-//!   lost.
+//!   every 100 ms). The moment the channel confirms a message, its row and
+//!   message id are also noted in a Redis journal ([`Shared::journal_sent`]),
+//!   which the recorder clears once PostgreSQL has them. A dispatcher taking
+//!   over after a crash records what the journal holds as sent, and sends the
+//!   other rows found in `sending` again, flagged `maybe_sent`. A duplicate
+//!   is therefore possible only for a message whose request was under way
+//!   when the process died (Telegram had it, the journal not yet): about a
+//!   millisecond's worth of messages. If Redis lost the journal too, every
+//!   row in `sending` is resent, flagged. Both copies carry the same buttons
+//!   and answers are idempotent; a message is never lost.
 
 use crate::core::{self, Reply};
 use crate::service::offer_view;
@@ -37,13 +56,65 @@ use store::Pool;
 use store::bot::{Content, Delivery, Outgoing};
 use tokio::sync::{Semaphore, mpsc};
 
-/// Messages are paced at this share of the configured rate.
-pub const RATE_MARGIN: f64 = 0.96;
+/// The overall schedule's slots are `1 / (RATE_MARGIN × rate)` apart.
+pub const RATE_MARGIN: f64 = 0.97;
 
-/// teloxide's `Throttle` (the innermost guard) is set at this share of the
-/// configured rate: it releases requests in bursts every 250 ms, and the
-/// spread of HTTP latencies must not lift a window above the rate.
-pub const GUARD_MARGIN: f64 = 0.98;
+/// No two sends of one process closer than `1 / (GATE_MARGIN × rate)`.
+pub const GATE_MARGIN: f64 = 0.985;
+
+/// The pacing every message of a process goes through: slots in the shared
+/// schedule (Redis) and the process's gate.
+pub struct Pacer {
+    shared: Arc<Shared>,
+    /// The configured overall rate (messages per second).
+    rate: f64,
+    per_chat: Duration,
+    /// The earliest time this process may send again.
+    gate: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pacer {
+    pub fn new(shared: Arc<Shared>, rate: u32, per_chat: Duration) -> Self {
+        Self {
+            shared,
+            rate: f64::from(rate.max(1)),
+            per_chat,
+            gate: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    fn slot_rate(&self) -> f64 {
+        self.rate * RATE_MARGIN
+    }
+
+    /// Slots for a batch of pushes: each chat's offset from now, or
+    /// `Err(wait)` for a chat that is not free yet.
+    pub async fn reserve(&self, chats: &[String]) -> redis::RedisResult<Vec<Result<Duration, Duration>>> {
+        self.shared.reserve(chats, self.slot_rate(), self.per_chat).await
+    }
+
+    /// Wait until this process may send again, and take that moment.
+    pub async fn gate(&self) {
+        let gap = Duration::from_secs_f64(1.0 / (self.rate * GATE_MARGIN));
+        let at = {
+            let mut next = self.gate.lock().await;
+            let at = (*next).max(tokio::time::Instant::now());
+            *next = at + gap;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+
+    /// Before a reply to a worker: the next overall slot, then the gate.
+    /// Without Redis the reply still goes out, paced by the gate.
+    pub async fn reply(&self, chat: &str) {
+        match self.shared.reserve_reply(chat, self.slot_rate(), self.per_chat).await {
+            Ok(wait) => tokio::time::sleep(wait).await,
+            Err(e) => tracing::debug!(error = %e, "bot: no shared slot for a reply; the gate alone paces it"),
+        }
+        self.gate().await;
+    }
+}
 
 /// What a channel answered to one message.
 #[derive(Debug, Clone)]
@@ -80,7 +151,7 @@ pub struct DispatchConfig {
     pub concurrency: usize,
     /// The monthly check-in round runs from this day of the month on.
     pub checkin_day: u32,
-    /// Run housekeeping (expiry, check-in round) at all.
+    /// Run housekeeping (expiry, check-in round, surveys for chats bound late) at all.
     pub housekeeping: bool,
 }
 
@@ -130,6 +201,7 @@ pub async fn run<T: Transport>(
     pool: Pool,
     database_url: String,
     shared: Arc<Shared>,
+    pacer: Arc<Pacer>,
     transport: Arc<T>,
     cfg: DispatchConfig,
 ) {
@@ -140,7 +212,7 @@ pub async fn run<T: Transport>(
             Some(Ok(Some(leader))) => {
                 tracing::info!(channel = transport.channel(), rate = cfg.rate, "dispatcher: this process sends");
                 said_standby = false;
-                lead(leader, &pool, &shared, &transport, &cfg).await;
+                lead(leader, &pool, &shared, &pacer, &transport, &cfg).await;
                 tracing::warn!("dispatcher: lost the lock; standing by");
             }
             Some(Ok(None)) if !said_standby => {
@@ -168,8 +240,9 @@ async fn db<T: Send + 'static>(
     .map_err(|e| store::StoreError::Other(e.to_string()))?
 }
 
-/// The recorder: outcomes are written in batches (every 100 ms or 500 rows).
-async fn recorder(pool: Pool, mut rx: mpsc::UnboundedReceiver<Delivery>) {
+/// The recorder: outcomes are written in batches (every 100 ms or 500 rows),
+/// then the deliveries among them leave the Redis journal.
+async fn recorder(pool: Pool, shared: Arc<Shared>, channel: &'static str, mut rx: mpsc::UnboundedReceiver<Delivery>) {
     let mut batch: Vec<Delivery> = Vec::new();
     loop {
         let got = tokio::time::timeout(Duration::from_millis(100), rx.recv()).await;
@@ -199,7 +272,16 @@ async fn recorder(pool: Pool, mut rx: mpsc::UnboundedReceiver<Delivery>) {
             loop {
                 let bb = b.clone();
                 match db(&pool, move |conn| store::bot::record(conn, &bb)).await {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        let sent: Vec<i64> = b
+                            .iter()
+                            .filter_map(|d| if let Delivery::Sent { id, .. } = d { Some(*id) } else { None })
+                            .collect();
+                        if let Err(e) = shared.journal_forget(channel, &sent).await {
+                            tracing::debug!(error = %e, "dispatcher: cannot clear the delivery journal");
+                        }
+                        break;
+                    }
                     Err(e) => {
                         attempt += 1;
                         tracing::warn!(error = %e, attempt, "dispatcher: cannot record deliveries; retrying");
@@ -226,17 +308,36 @@ async fn lead<T: Transport>(
     mut leader: Leader,
     pool: &Pool,
     shared: &Arc<Shared>,
+    pacer: &Arc<Pacer>,
     transport: &Arc<T>,
     cfg: &DispatchConfig,
 ) {
     let channel = transport.channel();
-    match db(pool, store::bot::reset_in_flight).await {
-        Ok(n) if n > 0 => {
-            tracing::warn!(rows = n, "dispatcher: resending rows in flight at the last crash (maybe_sent)")
-        }
-        Ok(_) => {}
+    // Rows in flight at the last crash: those the journal saw delivered are
+    // recorded as sent; the others are sent again, flagged maybe_sent.
+    let journal = match shared.journal(channel).await {
+        Ok(j) => j,
         Err(e) => {
-            tracing::warn!(error = %e, "dispatcher: cannot reset rows in flight");
+            tracing::warn!(error = %e, "dispatcher: cannot read the delivery journal; rows in flight are resent");
+            Vec::new()
+        }
+    };
+    let noted: Vec<i64> = journal.iter().map(|(row, _)| *row).collect();
+    match db(pool, move |conn| store::bot::recover_in_flight(conn, &journal)).await {
+        Ok((recorded, resent)) => {
+            if recorded + resent > 0 {
+                tracing::warn!(
+                    recorded,
+                    resent,
+                    "dispatcher: rows in flight at the last crash (resent ones: maybe_sent)"
+                )
+            }
+            if let Err(e) = shared.journal_forget(channel, &noted).await {
+                tracing::debug!(error = %e, "dispatcher: cannot clear the delivery journal");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "dispatcher: cannot recover rows in flight");
             return;
         }
     }
@@ -244,12 +345,11 @@ async fn lead<T: Transport>(
     // Every task of this dispatcher lives in these sets: when the dispatcher
     // stops (or is aborted), so do they, like in a crash.
     let mut recorder_set = tokio::task::JoinSet::new();
-    recorder_set.spawn(recorder(pool.clone(), rx));
+    recorder_set.spawn(recorder(pool.clone(), shared.clone(), channel, rx));
     let mut sends = tokio::task::JoinSet::new();
     let inflight = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
     let paused_until = Arc::new(AtomicU64::new(0));
-    let rate = f64::from(cfg.rate.max(1)) * RATE_MARGIN;
-    let batch_max = ((rate / 2.0).ceil() as usize).clamp(1, 500);
+    let batch_max = ((f64::from(cfg.rate.max(1)) * RATE_MARGIN / 2.0).ceil() as usize).clamp(1, 500);
     let mut last_check = Instant::now();
     let mut last_housekeeping: Option<Instant> = None;
     let mut checkins_done_on: Option<chrono::NaiveDate> = None;
@@ -291,6 +391,12 @@ async fn lead<T: Transport>(
                     Err(e) => tracing::warn!(error = %e, "dispatcher: check-in round failed"),
                 }
             }
+            // Surveys of open monitoring rounds for chats bound since the round opened.
+            match db(pool, store::bot::enqueue_surveys).await {
+                Ok(n) if n > 0 => tracing::info!(surveys = n, "dispatcher: monthly surveys queued"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "dispatcher: survey round failed"),
+            }
         }
         while sends.try_join_next().is_some() {}
         let room = inflight.available_permits().min(batch_max);
@@ -315,6 +421,7 @@ async fn lead<T: Transport>(
             let reply = match &o.content {
                 Content::Offer(card) => core::offer_message(&offer_view(card)),
                 Content::Checkin { placement_id, employer } => core::checkin_message(*placement_id, employer),
+                Content::Survey { period } => crate::survey::start_message(*period),
                 Content::Skip(why) => {
                     let _ = tx.send(Delivery::Skipped { id: o.id, reason: (*why).to_owned() });
                     continue;
@@ -326,7 +433,7 @@ async fn lead<T: Transport>(
             continue;
         }
         let chats: Vec<String> = sendable.iter().map(|(o, _)| o.chat_id.clone()).collect();
-        let slots = match shared.reserve(&chats, rate, cfg.per_chat).await {
+        let slots = match pacer.reserve(&chats).await {
             Ok(s) => s,
             Err(e) => {
                 // Without the shared limits nothing is sent: put the rows back.
@@ -354,10 +461,12 @@ async fn lead<T: Transport>(
             };
             last_slot = last_slot.max(at);
             let Ok(permit) = inflight.clone().acquire_owned().await else { break };
-            let (tx, transport, shared, paused) = (tx.clone(), transport.clone(), shared.clone(), paused_until.clone());
+            let (tx, transport, shared, pacer, paused) =
+                (tx.clone(), transport.clone(), shared.clone(), pacer.clone(), paused_until.clone());
             sends.spawn(async move {
                 let _permit = permit;
                 tokio::time::sleep_until(base + at).await;
+                pacer.gate().await;
                 let pause = paused.load(Ordering::Relaxed);
                 let now = now_ms();
                 if pause > now {
@@ -372,7 +481,12 @@ async fn lead<T: Transport>(
                     tracing::info!(row = o.id, "dispatcher: resending a message that may have been delivered");
                 }
                 let d = match transport.send(&o.chat_id, &reply).await {
-                    SendResult::Sent(message_id) => Delivery::Sent { id: o.id, message_id },
+                    SendResult::Sent(message_id) => {
+                        if let Err(e) = shared.journal_sent(transport.channel(), o.id, message_id).await {
+                            tracing::debug!(error = %e, "dispatcher: cannot note a delivery in the journal");
+                        }
+                        Delivery::Sent { id: o.id, message_id }
+                    }
                     SendResult::RetryAfter(after) => {
                         paused.fetch_max(now_ms() + after.as_millis() as u64, Ordering::Relaxed);
                         if let Err(e) = shared.pause(after).await {
@@ -395,8 +509,10 @@ async fn lead<T: Transport>(
                 let _ = tx.send(d);
             });
         }
-        // Claim the next batch shortly before this one's last slot.
-        let lead_time = Duration::from_millis(150);
+        // Claim the next batch well before this one's last slot: claiming
+        // and reserving must never leave the schedule idle (a slot not taken
+        // in time is lost), even with a slow database.
+        let lead_time = Duration::from_millis(400);
         if last_slot > lead_time {
             tokio::time::sleep_until(base + last_slot - lead_time).await;
         }

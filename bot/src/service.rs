@@ -6,11 +6,12 @@
 
 use crate::core::{self, Ctx, Dialogue, Effect, Input, JobView, OfferView, Outcome, Reply, StatusView};
 use crate::shared::Shared;
+use crate::survey::{Income, Survey};
 use api::state::AppState;
 use diesel::PgConnection;
 use std::sync::Arc;
 use store::StoreError;
-use store::bot::{CheckinAnswer, OfferAnswer, PhoneBinding};
+use store::bot::{CheckinAnswer, OfferAnswer, PhoneBinding, SurveyAnswer};
 use uuid::Uuid;
 
 /// What an adapter must do after an input.
@@ -180,6 +181,14 @@ impl Conversations {
                 .db(move |conn| store::bot::status(conn, worker))
                 .await
                 .map(|s| Outcome::Status(StatusView { offers: s.offers, placements: s.placements })),
+            Effect::RecordSurvey { survey, income } => {
+                let period = survey.period;
+                let Some(answer) = survey_answer(worker, &survey, income) else { return Ok(Outcome::Failed) };
+                self.db(move |conn| store::bot::record_survey(conn, period, &answer, today)).await.map(|a| match a {
+                    SurveyAnswer::Recorded => Outcome::SurveyRecorded { period },
+                    SurveyAnswer::Closed => Outcome::SurveyClosed,
+                })
+            }
             Effect::BindByPhone { .. } | Effect::BindByCode { .. } | Effect::Unbind | Effect::SetPushes { .. } => {
                 Ok(Outcome::Failed)
             }
@@ -229,6 +238,26 @@ impl Conversations {
         })
         .await
     }
+}
+
+/// A finished survey as the monitoring round's answer (source `bot`);
+/// `None` when it has no status (the core never asks to record one).
+pub fn survey_answer(worker: Uuid, s: &Survey, income: Income) -> Option<store::monitoring::Answer> {
+    let (monthly_income, income_band) = match income {
+        Income::Amount(yuan) => (Some(yuan), None),
+        Income::Band(b) => (None, Some(b.as_str().to_owned())),
+        Income::NotGiven => (None, None),
+    };
+    Some(store::monitoring::Answer {
+        worker_id: worker,
+        employment_status: s.status?.as_str().to_owned(),
+        work_place: s.place.map(|p| p.as_str().to_owned()),
+        work_province_code: s.province.map(crate::survey::province_code),
+        industry: s.industry.map(|i| i.stored().to_owned()),
+        monthly_income,
+        income_band,
+        source: "bot",
+    })
 }
 
 /// The core's view of an offer card.

@@ -1,7 +1,10 @@
 //! What the bot keeps in Redis: dialogue states (so a conversation survives
-//! a restart) and the send rates shared by every process (overall and per
-//! chat). Redis holds only what may be lost: a lost dialogue state makes the
-//! worker press a button again; lost rate state starts the pacing afresh.
+//! a restart), the send rates shared by every process (overall and per
+//! chat), and the dispatcher's journal of deliveries not yet recorded in
+//! PostgreSQL. Redis holds only what may be lost: a lost dialogue state makes
+//! the worker press a button again; lost rate state starts the pacing
+//! afresh; a lost journal turns a crash's in-flight rows into `maybe_sent`
+//! resends (what happened before the journal existed).
 
 use crate::core::Dialogue;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -73,21 +76,68 @@ impl Shared {
         rate: f64,
         per_chat: Duration,
     ) -> redis::RedisResult<Vec<Result<Duration, Duration>>> {
-        let script = redis::Script::new(RESERVE);
-        let mut inv = script.key(self.key("rate:global"));
-        for c in chats {
-            inv.key(self.key(&format!("rate:chat:{c}")));
-        }
-        let interval_us = (1_000_000.0 / rate.max(0.001)).round() as i64;
-        inv.arg(interval_us).arg(per_chat.as_micros() as i64);
-        let mut c = self.conn().await?;
-        let raw: Vec<i64> = inv.invoke_async(&mut c).await?;
+        let raw = self.run_reserve(chats, rate, per_chat, false).await?;
         Ok(raw
             .into_iter()
             .map(|v| {
                 if v >= 0 { Ok(Duration::from_micros(v as u64)) } else { Err(Duration::from_micros(v.unsigned_abs())) }
             })
             .collect())
+    }
+
+    async fn run_reserve(
+        &self,
+        chats: &[String],
+        rate: f64,
+        per_chat: Duration,
+        reply: bool,
+    ) -> redis::RedisResult<Vec<i64>> {
+        let script = redis::Script::new(RESERVE);
+        let mut inv = script.key(self.key("rate:global"));
+        for c in chats {
+            inv.key(self.key(&format!("rate:chat:{c}")));
+        }
+        let interval_us = (1_000_000.0 / rate.max(0.001)).round() as i64;
+        inv.arg(interval_us).arg(per_chat.as_micros() as i64).arg(if reply { 1 } else { 0 });
+        let mut c = self.conn().await?;
+        inv.invoke_async(&mut c).await
+    }
+
+    /// One overall slot for an interactive reply: its offset from now. The
+    /// reply does not wait for the chat (it answers the worker at once) but
+    /// marks it busy for `per_chat`, so that pushes keep their distance.
+    pub async fn reserve_reply(&self, chat: &str, rate: f64, per_chat: Duration) -> redis::RedisResult<Duration> {
+        let raw = self.run_reserve(&[chat.to_owned()], rate, per_chat, true).await?;
+        Ok(Duration::from_micros(raw.first().copied().unwrap_or(0).max(0) as u64))
+    }
+
+    fn journal_key(&self, channel: &str) -> String {
+        self.key(&format!("delivered:{channel}"))
+    }
+
+    /// Note a delivery the moment the channel confirms it (row id → message
+    /// id), before it is recorded in PostgreSQL in a batch: a dispatcher that
+    /// takes over after a crash reads it and does not send the row again.
+    pub async fn journal_sent(&self, channel: &str, row: i64, message_id: i64) -> redis::RedisResult<()> {
+        let mut c = self.conn().await?;
+        redis::cmd("HSET").arg(self.journal_key(channel)).arg(row).arg(message_id).query_async::<()>(&mut c).await
+    }
+
+    /// Every delivery noted and not yet forgotten: (row id, message id).
+    pub async fn journal(&self, channel: &str) -> redis::RedisResult<Vec<(i64, i64)>> {
+        let mut c = self.conn().await?;
+        let all: std::collections::HashMap<i64, i64> =
+            redis::cmd("HGETALL").arg(self.journal_key(channel)).query_async(&mut c).await?;
+        Ok(all.into_iter().collect())
+    }
+
+    /// The rows are recorded in PostgreSQL: drop them from the journal.
+    pub async fn journal_forget(&self, channel: &str, rows: &[i64]) -> redis::RedisResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.conn().await?;
+        redis::cmd("HDEL").arg(self.journal_key(channel)).arg(rows).query_async::<()>(&mut c).await
     }
 
     /// Telegram said 429: no process sends before `after` has passed.
@@ -103,22 +153,27 @@ impl Shared {
 }
 
 /// KEYS[1]: the overall schedule (next free slot, µs since the epoch);
-/// KEYS[2..]: per-chat next free time. ARGV: slot interval, per-chat interval (µs).
+/// KEYS[2..]: per-chat next free time. ARGV: slot interval, per-chat
+/// interval (µs), and `1` for a reply: it never waits for its chat, but
+/// keeps the chat busy for the per-chat interval.
 const RESERVE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local gi = tonumber(ARGV[1])
 local ci = tonumber(ARGV[2])
+local reply = ARGV[3] == '1'
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local out = {}
 for i = 2, #KEYS do
   local ctat = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if ctat > tat then
+  if ctat > tat and not reply then
     out[#out + 1] = -(ctat - now)
   else
     out[#out + 1] = tat - now
-    redis.call('SET', KEYS[i], string.format('%d', tat + ci), 'PX', math.floor(ci / 1000) + 1000)
+    local busy = tat + ci
+    if ctat > busy then busy = ctat end
+    redis.call('SET', KEYS[i], string.format('%d', busy), 'PX', math.floor((busy - now) / 1000) + 1000)
     tat = tat + gi
   end
 end

@@ -1,22 +1,24 @@
 //! The Telegram adapter (teloxide 0.17): turns updates into core inputs,
 //! renders replies with inline buttons or a `request_contact` keyboard, and
-//! sends the dispatcher's pushes. Long polling; the Bot API base URL is
-//! configurable (`QIANLINK_TELEGRAM_API_URL`) so that tests and local runs
-//! talk to a local fake server.
+//! sends the dispatcher's pushes. Long polling by default, a webhook when
+//! configured ([`crate::webhook`]); the Bot API base URL is configurable
+//! (`QIANLINK_TELEGRAM_API_URL`) so that tests and local runs talk to a
+//! local fake server.
 //!
-//! Requests go through teloxide's `Throttle` (innermost guard: 1 message per
-//! chat per second, the configured overall rate) without its automatic retry:
-//! a `429` comes back to the dispatcher, which pauses every sender.
+//! Every message goes through the [`Pacer`] (the overall schedule shared in
+//! Redis and the process's gate; see [`crate::dispatch`] for why there is
+//! no teloxide `Throttle`). A `429` comes back to the dispatcher, which
+//! pauses every sender.
 
 use crate::core::{self, Button, Input, Keyboard, Reply};
-use crate::dispatch::{self, DispatchConfig, SendResult, Transport};
+use crate::dispatch::{self, DispatchConfig, Pacer, SendResult, Transport};
 use crate::service::Conversations;
 use crate::shared::Shared;
+use crate::webhook::WebhookConfig;
 use api::state::AppState;
 use std::sync::Arc;
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::{Limits, Settings as ThrottleSettings};
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
+use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::{
     ButtonRequest, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardMarkup, KeyboardRemove,
@@ -28,7 +30,7 @@ use teloxide::{ApiError, RequestError};
 pub const CHANNEL: &str = "telegram";
 
 /// The bot as the handlers see it.
-pub type TgBot = Throttle<Bot>;
+pub type TgBot = Bot;
 
 pub type HandlerResult = Result<(), anyhow::Error>;
 
@@ -37,6 +39,8 @@ pub struct TelegramConfig {
     pub token: String,
     /// Bot API base URL (default `https://api.telegram.org`).
     pub api_url: Option<String>,
+    /// Receive updates through a webhook instead of long polling.
+    pub webhook: Option<WebhookConfig>,
     pub dispatch: DispatchConfig,
 }
 
@@ -45,35 +49,30 @@ impl std::fmt::Debug for TelegramConfig {
         f.debug_struct("TelegramConfig")
             .field("token", &"***")
             .field("api_url", &self.api_url)
+            .field("webhook", &self.webhook)
             .field("dispatch", &self.dispatch)
             .finish()
     }
 }
 
-/// The teloxide bot with the configured API URL, behind `Throttle`.
+/// The teloxide bot with the configured API URL.
 pub fn make_bot(cfg: &TelegramConfig) -> anyhow::Result<TgBot> {
     let mut bot = Bot::new(cfg.token.clone());
     if let Some(url) = &cfg.api_url {
         bot = bot.set_api_url(url.parse().map_err(|e| anyhow::anyhow!("QIANLINK_TELEGRAM_API_URL: {e}"))?);
     }
-    let limits = Limits {
-        messages_per_sec_chat: 1,
-        messages_per_min_chat: 60,
-        messages_per_min_channel_or_supergroup: 20,
-        messages_per_sec_overall: ((f64::from(cfg.dispatch.rate) * dispatch::GUARD_MARGIN).floor() as u32).max(1),
-    };
-    Ok(Throttle::spawn_with_settings(bot, ThrottleSettings::default().limits(limits).no_retry()))
+    Ok(bot)
 }
 
 /// The update handlers, used by the binary and the tests alike. Needs an
-/// `Arc<Conversations>` among the dispatcher's dependencies.
+/// `Arc<Conversations>` and an `Arc<Pacer>` among the dispatcher's dependencies.
 pub fn handler_tree() -> dptree::Handler<'static, HandlerResult, DpHandlerDescription> {
     dptree::entry()
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_callback_query().endpoint(on_callback))
 }
 
-async fn on_message(bot: TgBot, conv: Arc<Conversations>, msg: Message) -> HandlerResult {
+async fn on_message(bot: TgBot, conv: Arc<Conversations>, pacer: Arc<Pacer>, msg: Message) -> HandlerResult {
     if !msg.chat.is_private() {
         return Ok(());
     }
@@ -87,12 +86,13 @@ async fn on_message(bot: TgBot, conv: Arc<Conversations>, msg: Message) -> Handl
     };
     let out = conv.handle(&msg.chat.id.0.to_string(), input).await;
     for r in &out.replies {
+        pacer.reply(&msg.chat.id.0.to_string()).await;
         send(&bot, msg.chat.id, r).await?;
     }
     Ok(())
 }
 
-async fn on_callback(bot: TgBot, conv: Arc<Conversations>, q: CallbackQuery) -> HandlerResult {
+async fn on_callback(bot: TgBot, conv: Arc<Conversations>, pacer: Arc<Pacer>, q: CallbackQuery) -> HandlerResult {
     if let Err(e) = bot.answer_callback_query(q.id.clone()).await {
         tracing::debug!(error = %e, "answerCallbackQuery failed");
     }
@@ -112,6 +112,7 @@ async fn on_callback(bot: TgBot, conv: Arc<Conversations>, q: CallbackQuery) -> 
         tracing::debug!(error = %e, "editMessageReplyMarkup failed");
     }
     for r in &out.replies {
+        pacer.reply(&chat.0.to_string()).await;
         send(&bot, chat, r).await?;
     }
     Ok(())
@@ -178,7 +179,7 @@ fn classify(e: RequestError) -> SendResult {
     }
 }
 
-/// A running bot: long polling and the dispatcher.
+/// A running bot: long polling (or the webhook) and the dispatcher.
 pub struct BotHandle {
     polling: Option<teloxide::dispatching::ShutdownToken>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -214,8 +215,8 @@ pub struct Parts {
     pub dispatcher: bool,
 }
 
-/// Start the bot inside a running service: long polling for the workers'
-/// messages and the dispatcher for pushes.
+/// Start the bot inside a running service: long polling (or the webhook)
+/// for the workers' messages and the dispatcher for pushes.
 pub async fn start(state: AppState, cfg: TelegramConfig) -> anyhow::Result<BotHandle> {
     start_parts(state, cfg, Parts { polling: true, dispatcher: true }).await
 }
@@ -243,10 +244,19 @@ pub async fn start_parts(state: AppState, cfg: TelegramConfig, parts: Parts) -> 
     }
     let mut tasks = Vec::new();
     let conv = Arc::new(Conversations::new(state.clone(), shared.clone(), CHANNEL));
-    let mut dispatcher = Dispatcher::builder(bot.clone(), handler_tree()).dependencies(dptree::deps![conv]).build();
+    let pacer = Arc::new(Pacer::new(shared.clone(), cfg.dispatch.rate, cfg.dispatch.per_chat));
+    let mut dispatcher =
+        Dispatcher::builder(bot.clone(), handler_tree()).dependencies(dptree::deps![conv, pacer.clone()]).build();
     let polling = parts.polling.then(|| dispatcher.shutdown_token());
     if parts.polling {
-        tasks.push(tokio::spawn(async move { dispatcher.dispatch().await }));
+        match &cfg.webhook {
+            Some(hook) => {
+                let listener = crate::webhook::listen(&bot, hook).await?;
+                let errors = LoggingErrorHandler::with_custom_text("An error from the webhook listener");
+                tasks.push(tokio::spawn(async move { dispatcher.dispatch_with_listener(listener, errors).await }));
+            }
+            None => tasks.push(tokio::spawn(async move { dispatcher.dispatch().await })),
+        }
     }
     if parts.dispatcher {
         let transport = Arc::new(TelegramTransport { bot });
@@ -254,6 +264,7 @@ pub async fn start_parts(state: AppState, cfg: TelegramConfig, parts: Parts) -> 
             state.pool.clone(),
             state.settings.database_url.clone(),
             shared,
+            pacer,
             transport,
             cfg.dispatch.clone(),
         )));

@@ -150,6 +150,12 @@ struct ServeArgs {
     /// Bot messages per second overall, shared by all processes through Redis.
     #[arg(long, env = "QIANLINK_BOT_RATE", default_value_t = 25)]
     bot_rate: u32,
+    /// Webhook mode: the public URL Telegram posts updates to (default: long polling).
+    #[arg(long, env = "QIANLINK_TELEGRAM_WEBHOOK_URL")]
+    telegram_webhook_url: Option<String>,
+    /// Webhook mode: the local address the webhook listener binds.
+    #[arg(long, env = "QIANLINK_TELEGRAM_WEBHOOK_LISTEN", default_value = "127.0.0.1:8443")]
+    telegram_webhook_listen: String,
 }
 
 #[derive(Args, Debug)]
@@ -371,6 +377,11 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
     }
     s.telegram_api_url = args.telegram_api_url.clone();
     s.bot_rate = args.bot_rate;
+    s.telegram_webhook_url = args.telegram_webhook_url.clone().filter(|u| !u.trim().is_empty());
+    s.telegram_webhook_listen = args.telegram_webhook_listen.clone();
+    if let Some(url) = &s.telegram_webhook_url {
+        bot::webhook::WebhookConfig::parse(url, &s.telegram_webhook_listen).map_err(anyhow::Error::msg)?;
+    }
     Ok(s)
 }
 
@@ -380,13 +391,22 @@ async fn start_bot(state: &api::state::AppState) -> anyhow::Result<Option<bot::t
         tracing::warn!("TELOXIDE_TOKEN is not set: the Telegram bot is disabled");
         return Ok(None);
     };
+    let webhook = match &state.settings.telegram_webhook_url {
+        Some(url) => Some(
+            bot::webhook::WebhookConfig::parse(url, &state.settings.telegram_webhook_listen)
+                .map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
     let cfg = bot::telegram::TelegramConfig {
         token: token.0,
         api_url: state.settings.telegram_api_url.clone(),
+        webhook,
         dispatch: bot::dispatch::DispatchConfig { rate: state.settings.bot_rate, ..Default::default() },
     };
     let handle = bot::telegram::start(state.clone(), cfg).await?;
-    tracing::info!(username = ?handle.username, rate = state.settings.bot_rate, "Telegram bot started");
+    let mode = if state.settings.telegram_webhook_url.is_some() { "webhook" } else { "long polling" };
+    tracing::info!(username = ?handle.username, rate = state.settings.bot_rate, mode, "Telegram bot started");
     Ok(Some(handle))
 }
 

@@ -3,7 +3,8 @@
 //! queue of outgoing pushes that the dispatcher drains.
 //!
 //! The queue (`bot_queue`) is written in the same transaction as what causes
-//! a push: [`enqueue_offer`] runs inside [`crate::matching::queue`], and
+//! a push: [`enqueue_offer`] runs inside [`crate::matching::queue`],
+//! [`enqueue_surveys`] inside [`crate::monitoring::open_round`], and
 //! [`enqueue_checkins`] is itself the monthly round's transaction. A row is
 //! `pending`, claimed as `sending` by the one dispatcher that holds
 //! [`DISPATCHER_LOCK`], then `sent` (with the channel's message id),
@@ -271,6 +272,28 @@ pub fn enqueue_checkins(conn: &mut PgConnection, today: NaiveDate) -> Result<usi
     .execute(conn)?)
 }
 
+/// The monthly survey (#9): one push per bound worker and period of a
+/// monitoring round opened in the last 30 days (the province's round or the
+/// worker's county's), for chats that take pushes (not stopped, reachable)
+/// and workers with no answer for that period yet. At most once per worker
+/// and period, by the unique key `bot_queue_survey_once`: running it again
+/// adds nothing. Called in the transaction that opens a round, and by the
+/// dispatcher's housekeeping for chats bound since.
+pub fn enqueue_surveys(conn: &mut PgConnection) -> Result<usize, StoreError> {
+    Ok(diesel::sql_query(
+        "INSERT INTO bot_queue (worker_id, kind, period) \
+         SELECT DISTINCT w.id, 'survey', r.period FROM bot_chats c \
+           JOIN workers w ON w.id = c.worker_id AND w.erased_at IS NULL \
+           JOIN monitoring_rounds r ON r.scope_code IN ($1, w.county_code) AND r.opened_at > now() - interval '30 days' \
+          WHERE c.stopped_at IS NULL AND c.unreachable_at IS NULL \
+            AND NOT EXISTS (SELECT 1 FROM monitoring_responses m WHERE m.worker_id = w.id AND m.period = r.period) \
+            AND NOT EXISTS (SELECT 1 FROM bot_queue q WHERE q.kind = 'survey' AND q.worker_id = w.id AND q.period = r.period) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<Text, _>(domain::division::GUIZHOU)
+    .execute(conn)?)
+}
+
 /// Expire offers past their date (`queued`/`sent` → `expired`) and drop
 /// pushes that no longer make sense. Returns (offers expired, pushes skipped).
 pub fn expire(conn: &mut PgConnection) -> Result<(usize, usize), StoreError> {
@@ -295,7 +318,8 @@ pub fn expire(conn: &mut PgConnection) -> Result<(usize, usize), StoreError> {
             "UPDATE bot_queue q SET state = 'skipped', last_error = 'no longer current' \
               WHERE q.state = 'pending' AND ( \
                     (q.kind = 'offer' AND EXISTS (SELECT 1 FROM offers o WHERE o.id = q.offer_id AND o.status <> 'queued')) \
-                 OR (q.kind = 'checkin' AND q.created_at < now() - interval '35 days'))",
+                 OR (q.kind = 'checkin' AND q.created_at < now() - interval '35 days') \
+                 OR (q.kind = 'survey' AND q.created_at < now() - interval '20 days'))",
         )
         .execute(conn)?;
         Ok((expired.len(), skipped))
@@ -321,6 +345,10 @@ pub enum Content {
     Checkin {
         placement_id: Uuid,
         employer: String,
+    },
+    /// The monthly survey's first question, about `period`.
+    Survey {
+        period: YearMonth,
     },
     /// Not to send any more (the offer was answered or expired, the worker opted out, ...).
     Skip(&'static str),
@@ -412,11 +440,37 @@ pub fn offer_card(conn: &mut PgConnection, worker_id: Uuid, offer_id: Uuid) -> R
     Ok(rows.into_iter().find(|r| r.worker_id == worker_id).map(OfferCardRow::card))
 }
 
-/// After a crash, rows left in `sending` go back to `pending`, flagged
-/// `maybe_sent` (only the dispatcher holding the lock calls this).
-pub fn reset_in_flight(conn: &mut PgConnection) -> Result<usize, StoreError> {
-    Ok(diesel::sql_query("UPDATE bot_queue SET state = 'pending', maybe_sent = true WHERE state = 'sending'")
-        .execute(conn)?)
+/// After a crash (only the dispatcher holding the lock calls this): rows
+/// left in `sending` that the delivery journal saw delivered (`journal`:
+/// row id, message id) are recorded as sent; the others go back to
+/// `pending`, flagged `maybe_sent`. Returns (recorded, resent).
+pub fn recover_in_flight(conn: &mut PgConnection, journal: &[(i64, i64)]) -> Result<(usize, usize), StoreError> {
+    conn.transaction(|conn| {
+        let ids: Vec<i64> = journal.iter().map(|(id, _)| *id).collect();
+        let in_flight: Vec<i64> = bot_queue_sending(conn, &ids)?;
+        let delivered: Vec<Delivery> = journal
+            .iter()
+            .filter(|(id, _)| in_flight.contains(id))
+            .map(|(id, message_id)| Delivery::Sent { id: *id, message_id: *message_id })
+            .collect();
+        record(conn, &delivered)?;
+        let resent =
+            diesel::sql_query("UPDATE bot_queue SET state = 'pending', maybe_sent = true WHERE state = 'sending'")
+                .execute(conn)?;
+        Ok((delivered.len(), resent))
+    })
+}
+
+/// Which of these rows are in `sending`.
+fn bot_queue_sending(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(crate::schema::bot_queue::table
+        .filter(crate::schema::bot_queue::id.eq_any(ids))
+        .filter(crate::schema::bot_queue::state.eq("sending"))
+        .select(crate::schema::bot_queue::id)
+        .load(conn)?)
 }
 
 #[derive(QueryableByName)]
@@ -431,6 +485,8 @@ struct ClaimedRow {
     offer_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     placement_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Date>)]
+    period: Option<NaiveDate>,
     #[diesel(sql_type = Text)]
     chat_id: String,
     #[diesel(sql_type = Bool)]
@@ -462,7 +518,8 @@ pub fn claim(conn: &mut PgConnection, channel: &str, limit: i64) -> Result<Vec<O
                 ORDER BY q.id LIMIT $2 FOR UPDATE OF q SKIP LOCKED) \
              UPDATE bot_queue q SET state = 'sending', attempts = q.attempts + 1, channel = $1, chat_id = c.chat_id \
                FROM c WHERE q.id = c.id \
-             RETURNING q.id, q.kind, q.worker_id, q.offer_id, q.placement_id, q.chat_id, q.maybe_sent, q.attempts",
+             RETURNING q.id, q.kind, q.worker_id, q.offer_id, q.placement_id, q.period, q.chat_id, q.maybe_sent, \
+                       q.attempts",
         )
         .bind::<Text, _>(channel)
         .bind::<BigInt, _>(limit)
@@ -489,6 +546,29 @@ pub fn claim(conn: &mut PgConnection, channel: &str, limit: i64) -> Result<Vec<O
                 checkins.insert(r.id, r);
             }
         }
+        // Surveys answered meanwhile (an officer, an import) are not sent.
+        let (survey_workers, survey_periods): (Vec<Uuid>, Vec<NaiveDate>) =
+            rows.iter().filter(|r| r.kind == "survey").filter_map(|r| Some((r.worker_id, r.period?))).unzip();
+        let mut answered: std::collections::HashSet<(Uuid, NaiveDate)> = std::collections::HashSet::new();
+        if !survey_workers.is_empty() {
+            #[derive(QueryableByName)]
+            struct Answered {
+                #[diesel(sql_type = SqlUuid)]
+                worker_id: Uuid,
+                #[diesel(sql_type = Date)]
+                period: NaiveDate,
+            }
+            for a in diesel::sql_query(
+                "SELECT DISTINCT m.worker_id, m.period FROM monitoring_responses m \
+                   JOIN unnest($1::uuid[], $2::date[]) AS s(w, p) ON m.worker_id = s.w AND m.period = s.p",
+            )
+            .bind::<Array<SqlUuid>, _>(&survey_workers)
+            .bind::<Array<Date>, _>(&survey_periods)
+            .load::<Answered>(conn)?
+            {
+                answered.insert((a.worker_id, a.period));
+            }
+        }
         let mut out: Vec<Outgoing> = rows
             .into_iter()
             .map(|r| {
@@ -503,6 +583,11 @@ pub fn claim(conn: &mut PgConnection, channel: &str, limit: i64) -> Result<Vec<O
                     ("checkin", _, Some(p)) => match checkins.get(&p) {
                         Some(c) if c.active => Content::Checkin { placement_id: p, employer: c.employer.clone() },
                         _ => Content::Skip("placement ended"),
+                    },
+                    ("survey", ..) => match r.period {
+                        Some(p) if answered.contains(&(r.worker_id, p)) => Content::Skip("answered already"),
+                        Some(p) => Content::Survey { period: YearMonth::of(p) },
+                        None => Content::Skip("malformed row"),
                     },
                     _ => Content::Skip("malformed row"),
                 };
@@ -849,6 +934,33 @@ pub fn checkin_left(
             crate::workers::add_fact(conn, worker_id, "employed", on, FactSource::WorkerCheckin)?;
         }
         Ok(CheckinAnswer::Recorded)
+    })
+}
+
+/// What became of a finished survey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SurveyAnswer {
+    /// Written as the worker's monitoring answer for the period.
+    Recorded,
+    /// No round is open for that period in the worker's county.
+    Closed,
+}
+
+/// A survey finished in the bot: the worker's answer to the monitoring
+/// round of `period` (source `bot`), if a round is open for their county.
+pub fn record_survey(
+    conn: &mut PgConnection,
+    period: YearMonth,
+    answer: &crate::monitoring::Answer,
+    today: NaiveDate,
+) -> Result<SurveyAnswer, StoreError> {
+    conn.transaction(|conn| {
+        let county = crate::workers::county_of(conn, answer.worker_id)?;
+        if !crate::monitoring::round_open(conn, period, &county)? {
+            return Ok(SurveyAnswer::Closed);
+        }
+        crate::monitoring::answer(conn, period, std::slice::from_ref(answer), &Actor::system(), today)?;
+        Ok(SurveyAnswer::Recorded)
     })
 }
 

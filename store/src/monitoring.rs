@@ -31,6 +31,8 @@ pub fn open_round(conn: &mut PgConnection, period: YearMonth, scope: &str, actor
                 }
                 other => other,
             })?;
+        // The bot's survey for the round, in the same transaction (once per worker and period).
+        crate::bot::enqueue_surveys(conn)?;
         audit::record(
             conn,
             actor,
@@ -62,6 +64,8 @@ pub struct Answer {
     pub work_province_code: Option<String>,
     pub industry: Option<String>,
     pub monthly_income: Option<i32>,
+    /// A band (`lt2000`, `2000_3000`, …, `ge8000`) instead of an exact income (bot answers).
+    pub income_band: Option<String>,
     pub source: &'static str,
 }
 
@@ -84,6 +88,7 @@ pub fn answer(
                     monitoring_responses::work_province_code.eq(&a.work_province_code),
                     monitoring_responses::industry.eq(&a.industry),
                     monitoring_responses::monthly_income.eq(a.monthly_income),
+                    monitoring_responses::income_band.eq(&a.income_band),
                     monitoring_responses::source.eq(a.source),
                     monitoring_responses::recorded_by_org_id.eq(actor.org_id),
                 ))
@@ -128,6 +133,7 @@ pub struct Response {
     pub source: String,
     pub recorded_by_org_id: Option<Uuid>,
     pub recorded_at: DateTime<Utc>,
+    pub income_band: Option<String>,
 }
 
 /// Every answer of a worker for a period, oldest first (the last one counts).
@@ -147,7 +153,7 @@ WITH ws AS (
     FROM worker_state($1) s JOIN workers w ON w.id = s.worker_id
     LEFT JOIN resettlement_sites rs ON rs.id = w.site_id
    WHERE w.erased_at IS NULL AND ($2::text IS NULL OR s.county_code = $2) AND ($3::text IS NULL OR rs.name = $3)),
-r AS (SELECT DISTINCT ON (worker_id) worker_id, employment_status, work_place, work_province_code, industry, monthly_income
+r AS (SELECT DISTINCT ON (worker_id) worker_id, employment_status, work_place, work_province_code, industry, monthly_income, income_band
         FROM monitoring_responses WHERE period = $4 ORDER BY worker_id, id DESC),
 prev AS (SELECT DISTINCT ON (worker_id) worker_id, work_place FROM monitoring_responses WHERE period = $5 ORDER BY worker_id, id DESC),
 pr AS (SELECT DISTINCT ON (p.worker_id) p.worker_id, p.work_county_code, rep.wage, rep.employed
@@ -156,7 +162,7 @@ pr AS (SELECT DISTINCT ON (p.worker_id) p.worker_id, p.work_county_code, rep.wag
         ORDER BY p.worker_id, rep.recorded_at DESC)
 SELECT ws.worker_id, ws.household, ws.county_code, ws.status, ws.is_labour, ws.is_employed,
        r.employment_status, r.work_place, r.work_province_code, r.industry, r.monthly_income,
-       pr.work_county_code, pr.wage, pr.employed, prev.work_place
+       pr.work_county_code, pr.wage, pr.employed, prev.work_place, r.income_band
   FROM ws LEFT JOIN r ON r.worker_id = ws.worker_id LEFT JOIN pr ON pr.worker_id = ws.worker_id
   LEFT JOIN prev ON prev.worker_id = ws.worker_id";
 
@@ -179,6 +185,9 @@ pub struct Report {
     pub by_destination: BTreeMap<String, i64>,
     pub by_province: BTreeMap<String, i64>,
     pub by_industry: BTreeMap<String, i64>,
+    /// Workers in work who gave an income band instead of an amount (bot
+    /// answers); bands are not in the median or the mean.
+    pub by_income_band: BTreeMap<String, i64>,
     pub income_median: Option<f64>,
     pub income_mean: Option<f64>,
     pub returning_labour: Vec<Person>,
@@ -345,7 +354,7 @@ fn report_rows(
     diesel::sql_query(
         "CREATE TEMP TABLE report_rows (worker_id uuid, household uuid, county_code text, status text, is_labour bool, \
            is_employed bool, r_status text, work_place text, work_province_code text, industry text, monthly_income int, \
-           p_county text, p_wage int, p_employed bool, prev_place text) ON COMMIT DROP",
+           p_county text, p_wage int, p_employed bool, prev_place text, income_band text) ON COMMIT DROP",
     )
     .execute(conn)?;
     diesel::sql_query(format!("INSERT INTO report_rows {ROWS_SQL}"))
@@ -415,17 +424,19 @@ fn report_in(
     }
     let groups: Vec<G> = diesel::sql_query(
         "SELECT CASE WHEN grouping(d) = 0 THEN 'destination' WHEN grouping(p) = 0 THEN 'province' \
-                     WHEN grouping(i) = 0 THEN 'industry' ELSE 'county' END AS kind, \
-                coalesce(d, p, i, c) AS k, count(*) FILTER (WHERE answered_employed) AS n, \
+                     WHEN grouping(i) = 0 THEN 'industry' WHEN grouping(b) = 0 THEN 'band' ELSE 'county' END AS kind, \
+                coalesce(d, p, i, b, c) AS k, count(*) FILTER (WHERE answered_employed) AS n, \
                 avg(monthly_income)::float8 AS mean \
            FROM (SELECT answered_employed, monthly_income, county_code AS c, destination AS d, \
                         CASE WHEN destination = 'out_of_province' \
                              THEN coalesce(work_province_code, left(p_county, 2) || '0000', 'unknown') END AS p, \
-                        coalesce(industry, '未填报') AS i FROM report_view) v \
-          GROUP BY GROUPING SETS ((d), (p), (i), (c))",
+                        coalesce(industry, '未填报') AS i, income_band AS b FROM report_view) v \
+          GROUP BY GROUPING SETS ((d), (p), (i), (b), (c))",
     )
     .load(conn)?;
     let (mut by_destination, mut by_province, mut by_industry) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    // Workers in work who gave an income band instead of an amount (bot answers).
+    let mut by_income_band = BTreeMap::new();
     let mut now: HashMap<String, f64> = HashMap::new();
     for g in groups {
         let Some(k) = g.k else { continue };
@@ -438,6 +449,7 @@ fn report_in(
             _ if g.n == 0 => {}
             "destination" => _ = by_destination.insert(k, g.n),
             "province" => _ = by_province.insert(k, g.n),
+            "band" => _ = by_income_band.insert(k, g.n),
             _ => _ = by_industry.insert(k, g.n),
         }
     }
@@ -499,6 +511,7 @@ fn report_in(
         by_destination,
         by_province,
         by_industry,
+        by_income_band,
         income_median: t.median,
         income_mean: t.mean.map(|m| (m * 100.0).round() / 100.0),
         returning_labour: returning,

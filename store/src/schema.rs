@@ -446,6 +446,7 @@ diesel::table! {
         source -> Text,
         recorded_by_org_id -> Nullable<Uuid>,
         recorded_at -> Timestamptz,
+        income_band -> Nullable<Text>,
     }
 }
 
@@ -646,6 +647,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "source",
             "recorded_by_org_id",
             "recorded_at",
+            "income_band",
         ],
     ),
 ];

@@ -1,10 +1,13 @@
 //! A fake Telegram Bot API server for end-to-end tests of the bot: the real
 //! teloxide client talks to it over HTTP (`POST /bot<token>/<Method>`, JSON
-//! in, `{"ok": true, "result": ...}` out). It answers getMe, getWebhookInfo,
-//! deleteWebhook, getUpdates (scripted updates, or empty after 300 ms),
-//! sendMessage, editMessageReplyMarkup and answerCallbackQuery, and answers
-//! `429` (with `retry_after`) or `403` on demand. Method names arrive in
-//! PascalCase and are matched case-insensitively. Nothing touches the internet.
+//! in, `{"ok": true, "result": ...}` out). It answers getMe, getUpdates
+//! (scripted updates, or empty after 300 ms), sendMessage,
+//! editMessageReplyMarkup and answerCallbackQuery, and answers `429` (with
+//! `retry_after`) or `403` on demand. Like Telegram, setWebhook switches it
+//! to pushing each scripted update to the webhook URL (with the secret
+//! header), getUpdates is then refused with `409`, and deleteWebhook (or
+//! getWebhookInfo's url) switches back. Method names arrive in PascalCase and
+//! are matched case-insensitively. Nothing touches the internet.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
@@ -46,6 +49,10 @@ struct State {
     /// When false, calls are not recorded (benchmarks count sends only).
     quiet: bool,
     sends: Vec<(i64, Instant)>,
+    /// setWebhook's (url, secret_token): updates are pushed there.
+    webhook: Option<(String, String)>,
+    /// HTTP status of every webhook POST, in order.
+    webhook_answers: Vec<u16>,
 }
 
 #[derive(Clone)]
@@ -54,6 +61,8 @@ pub struct FakeTelegram {
     pub token: String,
     state: Arc<Mutex<State>>,
     handle: actix_web::dev::ServerHandle,
+    /// Updates to push to the webhook, in order.
+    pushes: tokio::sync::mpsc::UnboundedSender<Value>,
 }
 
 fn ok(result: Value) -> HttpResponse {
@@ -72,14 +81,36 @@ fn user(id: i64) -> Value {
     json!({"id": id, "is_bot": false, "first_name": "务工", "language_code": "zh-hans"})
 }
 
+/// The text fields of a `multipart/form-data` body (teloxide sends
+/// setWebhook that way) as a JSON object.
+fn form_fields(content_type: &str, body: &[u8]) -> Value {
+    let Some(boundary) = content_type.split("boundary=").nth(1).map(|b| b.trim_matches('"')) else {
+        return Value::Null;
+    };
+    let text = String::from_utf8_lossy(body);
+    let mut out = serde_json::Map::new();
+    for part in text.split(&format!("--{boundary}")) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else { continue };
+        let Some(name) = head.split("name=\"").nth(1).and_then(|n| n.split('"').next()) else { continue };
+        out.insert(name.to_owned(), Value::String(value.trim_end_matches("\r\n").to_owned()));
+    }
+    Value::Object(out)
+}
+
 async fn handle(
     state: web::Data<Arc<Mutex<State>>>,
     path: web::Path<(String, String)>,
+    req: actix_web::HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
     let (_token, method) = path.into_inner();
     let method = method.to_ascii_lowercase();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let body: Value = if content_type.starts_with("multipart/form-data") {
+        form_fields(content_type, &body)
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    };
     let now = Instant::now();
     let record = |s: &mut State, status: u16, message_id: Option<i64>| {
         if !s.quiet {
@@ -104,7 +135,30 @@ async fn handle(
             }
             ok(me)
         }
-        "getwebhookinfo" => ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})),
+        "getwebhookinfo" => {
+            let s = state.lock().unwrap();
+            let url = s.webhook.as_ref().map(|(u, _)| u.clone()).unwrap_or_default();
+            ok(json!({"url": url, "has_custom_certificate": false, "pending_update_count": 0}))
+        }
+        "setwebhook" => {
+            let mut s = state.lock().unwrap();
+            record(&mut s, 200, None);
+            let url = body.get("url").and_then(Value::as_str).unwrap_or("").to_owned();
+            let secret = body.get("secret_token").and_then(Value::as_str).unwrap_or("").to_owned();
+            s.webhook = Some((url, secret));
+            ok(Value::Bool(true))
+        }
+        "deletewebhook" => {
+            let mut s = state.lock().unwrap();
+            record(&mut s, 200, None);
+            s.webhook = None;
+            ok(Value::Bool(true))
+        }
+        "getupdates" if state.lock().unwrap().webhook.is_some() => {
+            record(&mut state.lock().unwrap(), 409, None);
+            HttpResponse::Conflict().json(json!({"ok": false, "error_code": 409,
+                "description": "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"}))
+        }
         "getupdates" => {
             let offset = body.get("offset").and_then(Value::as_i64).unwrap_or(0);
             let deadline = Instant::now() + Duration::from_millis(300);
@@ -183,11 +237,14 @@ impl FakeTelegram {
         let server = server.run();
         let handle = server.handle();
         tokio::spawn(server);
+        let (pushes, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(push_to_webhook(state.clone(), rx));
         Self {
             url: format!("http://127.0.0.1:{port}/"),
             token: format!("{BOT_ID}:TEST-{}", uuid::Uuid::new_v4().simple()),
             state,
             handle,
+            pushes,
         }
     }
 
@@ -204,7 +261,30 @@ impl FakeTelegram {
         let mut s = self.state.lock().unwrap();
         update["update_id"] = s.next_update_id.into();
         s.next_update_id += 1;
-        s.updates.push(update);
+        if s.webhook.is_some() {
+            let _ = self.pushes.send(update);
+        } else {
+            s.updates.push(update);
+        }
+    }
+
+    /// The update the worker typing `text` would make (not queued): for
+    /// posting to a webhook by hand.
+    pub fn text_update(&self, chat: i64, text: &str) -> Value {
+        let mut s = self.state.lock().unwrap();
+        let id = s.next_update_id;
+        s.next_update_id += 1;
+        json!({"update_id": id, "message": Self::text_message(chat, text)})
+    }
+
+    /// The webhook set by the bot: (url, secret token).
+    pub fn webhook(&self) -> Option<(String, String)> {
+        self.state.lock().unwrap().webhook.clone()
+    }
+
+    /// HTTP status of every update pushed to the webhook, in order.
+    pub fn webhook_answers(&self) -> Vec<u16> {
+        self.state.lock().unwrap().webhook_answers.clone()
     }
 
     fn message(chat: i64, extra: Value) -> Value {
@@ -218,14 +298,18 @@ impl FakeTelegram {
         m
     }
 
-    /// The worker types `text` (a `/command` gets its entity).
-    pub fn text(&self, chat: i64, text: &str) {
+    fn text_message(chat: i64, text: &str) -> Value {
         let mut extra = json!({"text": text});
         if text.starts_with('/') {
             let len = text.split_whitespace().next().unwrap_or("").encode_utf16().count();
             extra["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
         }
-        self.push(json!({"message": Self::message(chat, extra)}));
+        Self::message(chat, extra)
+    }
+
+    /// The worker types `text` (a `/command` gets its entity).
+    pub fn text(&self, chat: i64, text: &str) {
+        self.push(json!({"message": Self::text_message(chat, text)}));
     }
 
     /// The worker shares a contact; `owner` is the contact's Telegram user id
@@ -249,6 +333,11 @@ impl FakeTelegram {
             "message": {"message_id": message_id, "date": chrono::Utc::now().timestamp(),
                         "chat": private_chat(chat), "from": bot_user(), "text": "…"},
         }}));
+    }
+
+    /// The worker presses the button labelled `label` under the delivered message `m`.
+    pub fn tap(&self, chat: i64, m: &Call, label: &str) {
+        self.press(chat, m.message_id.unwrap_or_default(), &button(m, label));
     }
 
     /// The next sendMessage calls fail like this, in order.
@@ -300,6 +389,31 @@ impl FakeTelegram {
 
     pub async fn wait_for(&self, chat: i64, needle: &str) -> Call {
         self.wait_nth(chat, needle, 1).await
+    }
+}
+
+/// Deliver updates to the webhook one at a time, in order, like Telegram
+/// (retrying while the listener does not answer 2xx, for up to 10 s).
+async fn push_to_webhook(state: Arc<Mutex<State>>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Value>) {
+    let client = reqwest::Client::new();
+    while let Some(update) = rx.recv().await {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let Some((url, secret)) = state.lock().unwrap().webhook.clone() else { break };
+            let res = client
+                .post(&url)
+                .header("X-Telegram-Bot-Api-Secret-Token", secret)
+                .json(&update)
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await;
+            let status = res.map(|r| r.status().as_u16()).unwrap_or(0);
+            state.lock().unwrap().webhook_answers.push(status);
+            if (200..300).contains(&status) || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 

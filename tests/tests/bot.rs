@@ -38,6 +38,7 @@ fn config(tg: &FakeTelegram) -> TelegramConfig {
     TelegramConfig {
         token: tg.token.clone(),
         api_url: Some(tg.url.clone()),
+        webhook: None,
         dispatch: DispatchConfig { idle_poll: Duration::from_millis(100), housekeeping: false, ..Default::default() },
     }
 }
@@ -516,4 +517,245 @@ async fn a_standby_dispatcher_takes_over() {
     assert_eq!(chats.len(), 6, "every chat got its offer");
     assert!(before - 6 <= maybe[0].a.parse::<usize>().unwrap(), "a duplicate only for rows flagged maybe_sent");
     second.stop().await;
+}
+
+/// One monitoring-response row, flattened: status|place|province|industry|income|band, and its source.
+fn survey_rows(w: &World, worker: Uuid) -> Vec<Row> {
+    w.sql(&format!(
+        "SELECT concat_ws('|', employment_status, coalesce(work_place, '-'), coalesce(work_province_code, '-'), \
+                coalesce(industry, '-'), coalesce(monthly_income::text, '-'), coalesce(income_band, '-')) AS a, \
+                source AS b FROM monitoring_responses WHERE worker_id = '{worker}' ORDER BY id"
+    ))
+}
+
+#[tokio::test]
+async fn the_monthly_survey_is_answered_with_buttons_and_a_typed_income() {
+    let mut w = world().await;
+    let (typed, phone) = w.worker(121).await;
+    let (banded, phone2) = w.worker(123).await;
+    let (_, phone3) = w.worker(125).await;
+    w.start().await;
+    let (chat, chat2, chat3) = (7801, 7802, 7803);
+    w.bind(chat, &phone).await;
+    w.bind(chat2, &phone2).await;
+    w.bind(chat3, &phone3).await;
+    w.tg.text(chat3, "/stop");
+    w.tg.wait_for(chat3, "已暂停推送").await;
+    // The county office opens the round; the surveys are queued in the same transaction.
+    let period = domain::calendar::YearMonth::of(domain::calendar::today_in_china(chrono::Utc::now()));
+    let res = w.app.post_as(&w.county, "/v1/monitoring-rounds").json(&json!({"period": period.to_string()})).send();
+    assert_eq!(res.await.unwrap().status(), 201);
+    let queued: Vec<Row> = w.sql("SELECT kind AS a, period::text AS b FROM bot_queue");
+    assert_eq!(queued.len(), 2, "the two chats that take pushes, not the stopped one");
+    assert!(queued.iter().all(|r| r.a == "survey" && r.b == Some(period.first_day().to_string())));
+    assert_eq!(store::bot::enqueue_surveys(&mut w.app.conn()).unwrap(), 0, "once per worker and period");
+
+    // Worker 1: in work outside the province, by buttons, then types the income.
+    let month = format!("{}月", period.month());
+    let q = w.tg.wait_for(chat, "【每月就业调查】").await;
+    assert!(text_of(&q).contains(&format!("{month}您主要在做什么")), "{}", text_of(&q));
+    assert_eq!(
+        buttons(&q).iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(),
+        ["在上班", "自己做生意", "公益性岗位", "没有工作", "在上学", "暂时不能工作"]
+    );
+    w.tg.tap(chat, &q, "在上班");
+    let place = w.tg.wait_for(chat, "您在哪里工作").await;
+    assert_eq!(buttons(&place).iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["本县", "省内", "省外"]);
+    w.tg.tap(chat, &place, "省外");
+    let province = w.tg.wait_for(chat, "在哪个省").await;
+    w.tg.tap(chat, &province, "广东");
+    let industry = w.tg.wait_for(chat, "做的是哪一行").await;
+    w.tg.tap(chat, &industry, "工厂/制造");
+    let income = w.tg.wait_for(chat, "收入大约多少元").await;
+    assert!(buttons(&income).iter().any(|(l, _)| l == "3000–4000"), "bands for who prefers not to type");
+    w.tg.text(chat, "不好说");
+    w.tg.wait_for(chat, "请输入一个数字").await;
+    w.tg.text(chat, "5200元");
+    w.tg.wait_for(chat, &format!("谢谢！已记录您{month}的情况")).await;
+    let rows = survey_rows(&w, typed);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].a, "employed|out_of_province|440000|制造业|5200|-");
+    assert_eq!(rows[0].b.as_deref(), Some("bot"));
+    // Answered buttons are taken away.
+    for m in [&q, &place, &province, &industry] {
+        let id = m.message_id.unwrap();
+        eventually("buttons removed", || {
+            w.tg.calls().iter().any(|c| c.method == "editmessagereplymarkup" && c.body["message_id"] == id)
+        })
+        .await;
+    }
+
+    // Worker 2: in work in the county, and a band instead of a number.
+    let mut m = w.tg.wait_for(chat2, "【每月就业调查】").await;
+    for (label, next) in
+        [("在上班", "您在哪里工作"), ("本县", "做的是哪一行"), ("建筑工地", "收入大约多少元"), ("3000–4000", "谢谢！")]
+    {
+        w.tg.tap(chat2, &m, label);
+        m = w.tg.wait_for(chat2, next).await;
+    }
+    assert_eq!(survey_rows(&w, banded)[0].a, "employed|in_county|-|建筑业|-|3000_4000");
+
+    // The round's report counts both; the band stays out of the median.
+    let res = w.app.get_as(&w.county, &format!("/v1/monitoring-rounds/{period}/report")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let r = json(res).await;
+    assert_eq!(r["by_destination"], json!({"in_county": 1, "out_of_province": 1}), "{r}");
+    assert_eq!(r["by_province"], json!({"440000": 1}));
+    assert_eq!(r["income_median"], json!(5200.0));
+    assert_eq!(r["by_income_band"], json!({"3000_4000": 1}));
+
+    // Another enqueue for the period (the dispatcher's housekeeping does one a minute) sends nothing.
+    assert_eq!(store::bot::enqueue_surveys(&mut w.app.conn()).unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for c in [chat, chat2, chat3] {
+        let surveys = w.tg.sent_to(c).iter().filter(|m| text_of(m).contains("【每月就业调查】")).count();
+        assert_eq!(surveys, usize::from(c != chat3), "chat {c}");
+    }
+    w.stop().await;
+    w.assert_clean();
+}
+
+#[tokio::test]
+async fn after_a_crash_the_delivery_journal_prevents_a_second_copy() {
+    let mut w = world().await;
+    let job = w.job("装卸工", XINGYI).await;
+    let mut conn = w.app.conn();
+    let mut rows = vec![];
+    for (i, chat) in [(0u32, 8101), (1, 8102)] {
+        let (id, _) = w.worker(301 + 2 * i).await;
+        diesel::sql_query(format!(
+            "INSERT INTO bot_chats (channel, chat_id, worker_id, bound_by) VALUES ('telegram', '{chat}', '{id}', 'code')"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        let offer = w.offer(job, id).unwrap();
+        rows.push((offer, chat));
+    }
+    // A dispatcher died with both rows claimed: Telegram confirmed the first
+    // (noted in the journal), the second never left.
+    diesel::sql_query("UPDATE bot_queue SET state = 'sending', attempts = 1, channel = 'telegram'")
+        .execute(&mut conn)
+        .unwrap();
+    let ids: Vec<Row> = w.sql("SELECT id::text AS a, offer_id::text AS b FROM bot_queue ORDER BY id");
+    let first_row: i64 = ids.iter().find(|r| r.b == Some(rows[0].0.to_string())).unwrap().a.parse().unwrap();
+    let journal = format!("{}bot:delivered:telegram", w.app.redis_prefix);
+    let mut r = redis::Client::open(qianlink_tests::redis_url()).unwrap().get_connection().unwrap();
+    let _: () = redis::cmd("HSET").arg(&journal).arg(first_row).arg(4242).query(&mut r).unwrap();
+    let only_dispatch = Parts { polling: false, dispatcher: true };
+    let d = bot::telegram::start_parts(w.app.state.clone(), config(&w.tg), only_dispatch).await.unwrap();
+    eventually("both rows sent", || {
+        w.sql("SELECT state AS a, NULL::text AS b FROM bot_queue").iter().all(|r| r.a == "sent")
+    })
+    .await;
+    let after: Vec<Row> = w.sql(&format!(
+        "SELECT concat_ws('|', message_id, maybe_sent::text) AS a, NULL::text AS b FROM bot_queue WHERE id = {first_row}"
+    ));
+    assert_eq!(after[0].a, "4242|false", "recorded from the journal, not sent again");
+    assert!(w.tg.sent_to(rows[0].1).is_empty(), "no second copy to the first chat");
+    assert_eq!(w.tg.sent_to(rows[1].1).len(), 1, "the other row is sent");
+    let flagged: Vec<Row> = w.sql("SELECT count(*)::text AS a, NULL::text AS b FROM bot_queue WHERE maybe_sent");
+    assert_eq!(flagged[0].a, "1");
+    assert_eq!(offer_status(&w, rows[0].0).0, "sent");
+    eventually("the journal emptied", || {
+        let n: i64 = redis::cmd("HLEN").arg(&journal).query(&mut r).unwrap();
+        n == 0
+    })
+    .await;
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn webhook_mode_takes_updates_posted_to_it() {
+    let mut w = world().await;
+    let (worker, phone) = w.worker(127).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let hook = format!("http://127.0.0.1:{port}/telegram/hook");
+    let mut cfg = config(&w.tg);
+    cfg.webhook = Some(bot::webhook::WebhookConfig::parse(&hook, &format!("127.0.0.1:{port}")).unwrap());
+    w.bot = Some(bot::telegram::start(w.app.state.clone(), cfg).await.unwrap());
+    // setWebhook was called with the URL and the secret derived from the token.
+    let (url, secret) = w.tg.webhook().expect("setWebhook was called");
+    assert_eq!(url, hook);
+    assert_eq!(secret, bot::webhook::secret_for(&w.tg.token));
+    let client = reqwest::Client::new();
+    let chat = 7901;
+    // Without Telegram's secret header, or with another value, nothing is taken.
+    for given in [None, Some("not-the-secret")] {
+        let mut req = client.post(&url).json(&w.tg.text_update(chat, "/start"));
+        if let Some(g) = given {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", g);
+        }
+        assert_eq!(req.send().await.unwrap().status(), 401);
+    }
+    // An update posted with it is handled, and the bot answers through the Bot API.
+    let res = client
+        .post(&url)
+        .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+        .json(&w.tg.text_update(chat, "/help"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    w.tg.wait_for(chat, "黔联可以帮您").await;
+    // The fake server pushes updates as Telegram does: the binding flow works end to end.
+    w.bind(chat, &phone).await;
+    assert_eq!(chat_rows(&w)[0].b, Some(worker.to_string()));
+    assert_eq!(w.tg.sent_to(chat).iter().filter(|m| text_of(m).contains("您同意吗")).count(), 1, "the refused /start");
+    assert!(!w.tg.webhook_answers().is_empty() && w.tg.webhook_answers().iter().all(|s| *s == 200));
+    assert!(w.tg.calls().iter().all(|c| c.method != "getupdates"), "no long polling in webhook mode");
+    w.stop().await;
+    // Long polling (the default) deletes the webhook before it polls.
+    w.start().await;
+    eventually("the webhook deleted", || w.tg.webhook().is_none()).await;
+    w.tg.text(chat, "/help");
+    w.tg.wait_nth(chat, "黔联可以帮您", 2).await;
+    w.stop().await;
+    w.assert_clean();
+}
+
+#[tokio::test]
+async fn jobs_come_in_pages_and_status_shows_offers_and_work() {
+    let mut w = world().await;
+    let (worker, phone) = w.worker(129).await;
+    let titles: Vec<String> = (0..7).map(|i| format!("岗位{i}号")).collect();
+    let mut jobs = vec![];
+    for t in &titles {
+        jobs.push(w.job(t, XINGYI).await);
+    }
+    w.start().await;
+    let chat = 7951;
+    w.bind(chat, &phone).await;
+    // /jobs: five recommendations a page, 下一页 for the rest.
+    w.tg.text(chat, "/jobs");
+    let p1 = w.tg.wait_for(chat, "第 1 页").await;
+    let t1 = text_of(&p1);
+    let first: Vec<&String> = titles.iter().filter(|t| t1.contains(t.as_str())).collect();
+    assert_eq!(first.len(), 5, "{t1}");
+    assert!(t1.contains("兴义顺达电子厂") && t1.contains("4500–6000 元/月"), "{t1}");
+    assert_eq!(buttons(&p1).iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["下一页"]);
+    w.tg.tap(chat, &p1, "下一页");
+    let p2 = w.tg.wait_for(chat, "第 2 页").await;
+    let t2 = text_of(&p2);
+    let second: Vec<&String> = titles.iter().filter(|t| t2.contains(t.as_str())).collect();
+    assert_eq!(second.len(), 2, "{t2}");
+    assert!(second.iter().all(|t| !first.contains(t)), "no job twice");
+    assert!(t2.contains("\n6. ") && t2.contains("\n7. "), "numbering goes on: {t2}");
+    assert!(buttons(&p2).is_empty(), "the last page has no 下一页");
+    // /status before anything happened.
+    w.tg.text(chat, "/status");
+    let s1 = text_of(&w.tg.wait_for(chat, "我的岗位推荐").await);
+    assert!(s1.contains("· 暂无\n") && s1.contains("· 暂无登记"), "{s1}");
+    // An offer answered and a placement registered show up.
+    w.offer(jobs[0], worker).unwrap();
+    let push = w.tg.wait_for(chat, "【岗位推荐】岗位0号").await;
+    w.tg.tap(chat, &push, "感兴趣");
+    w.tg.wait_for(chat, "已告诉兴义顺达电子厂").await;
+    let start = domain::calendar::today_in_china(chrono::Utc::now()) - chrono::Duration::days(10);
+    w.placement(worker, w.employer_id, start);
+    w.tg.text(chat, "/status");
+    let s2 = text_of(&w.tg.wait_nth(chat, "我的岗位推荐", 2).await);
+    assert!(s2.contains("· 岗位0号（兴义顺达电子厂）：感兴趣"), "{s2}");
+    assert!(s2.contains(&format!("· 兴义顺达电子厂，{} 起", start.format("%Y-%m-%d"))), "{s2}");
+    w.stop().await;
+    w.assert_clean();
 }

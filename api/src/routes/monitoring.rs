@@ -125,6 +125,7 @@ fn answer_of(p: &mut Problems, prefix: &str, b: &ResponseInput) -> Option<Answer
         work_province_code: province,
         industry: (!industry.is_empty()).then_some(industry),
         monthly_income: income,
+        income_band: None,
         source: "officer",
     })
 }
