@@ -92,19 +92,20 @@ impl Ids {
 /// Generate the demo province into an empty, migrated database, or find the
 /// one generated before (never twice). `say` gets one line per phase.
 pub fn generate(
-    conn: &mut PgConnection,
+    database_url: &str,
     vault: &Vault,
     spec: &world::Spec,
     say: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Generated> {
     let started = Instant::now();
+    let connect = || store::connect(database_url).map_err(store_err("connecting to PostgreSQL (DATABASE_URL)"));
+    let conn = &mut connect()?;
     if let Some(detail) = store::demo::marker(conn).map_err(store_err("reading the demo marker"))? {
         let spec: world::Spec = serde_json::from_value(detail["spec"].clone())
             .context("the demo marker in the audit log is unreadable; use a fresh database")?;
         let counts: Counts = serde_json::from_value(detail["counts"].clone()).unwrap_or_default();
         let world = world::build(&spec);
-        let (demo_worker, admin_org) = find_demo_worker(conn, vault, &world)?;
-        let demo_phone = world.people[world.demo_person].phone.clone();
+        let (demo_worker, demo_phone, admin_org) = find_demo_worker(conn, vault, &detail, &world)?;
         return Ok(Generated { fresh: false, spec, counts, keys: vec![], world, demo_worker, demo_phone, admin_org });
     }
     let existing = store::demo::worker_count(conn).map_err(store_err("counting workers"))?;
@@ -115,6 +116,8 @@ pub fn generate(
         );
     }
     store::demo::fast_writes(conn).map_err(store_err("setting up the session"))?;
+    let mut conn2 = connect()?;
+    store::demo::fast_writes(&mut conn2).map_err(store_err("setting up the session"))?;
     let world = world::build(spec);
     let mut counts = Counts::default();
     let (divisions, occupations, pairings) =
@@ -126,7 +129,7 @@ pub fn generate(
     phase(say, "ledger", || write_ledger(conn, vault, &world, &mut ids, &mut counts))?;
     phase(say, "trainings", || write_trainings(conn, &world, &ids, &mut counts))?;
     phase(say, "jobs", || write_jobs(conn, &world, &mut ids, &mut counts))?;
-    phase(say, "placements", || write_placements(conn, &world, &mut ids, &mut counts))?;
+    phase(say, "placements", || write_placements(conn, &mut conn2, &world, &mut ids, &mut counts))?;
     phase(say, "monitoring", || write_monitoring(conn, &world, &ids, &mut counts))?;
     phase(say, "demand lists", || write_demand(conn, &world, &ids, &mut counts))?;
     counts.seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
@@ -136,7 +139,7 @@ pub fn generate(
         store::demo::MARKER_ACTION,
         "demo",
         &format!("seed:{}", spec.seed),
-        serde_json::json!({"spec": spec, "counts": counts}),
+        serde_json::json!({"spec": spec, "counts": counts, "demo_worker": ids.people[world.demo_person], "admin_org": ids.orgs[world.admin]}),
     )
     .map_err(store_err("writing the demo marker"))?;
     let demo_worker = ids.people[world.demo_person];
@@ -156,20 +159,32 @@ fn phase<T>(
     Ok(out)
 }
 
-fn find_demo_worker(conn: &mut PgConnection, vault: &Vault, world: &World) -> anyhow::Result<(Uuid, Uuid)> {
-    let phone = domain::Phone::parse(&world.people[world.demo_person].phone)
-        .map_err(|_| anyhow!("the demo worker's phone number is not valid"))?;
-    let found = store::workers::find_by_phone(conn, vault, &phone).map_err(store_err("finding the demo worker"))?;
-    let worker = found.first().copied().ok_or_else(|| {
+/// The chat worker and the admin organisation of a demo generated before
+/// (by id, as the marker says; the phone number is decrypted from the ledger).
+fn find_demo_worker(
+    conn: &mut PgConnection,
+    vault: &Vault,
+    detail: &serde_json::Value,
+    world: &World,
+) -> anyhow::Result<(Uuid, String, Uuid)> {
+    let id = |k: &str| detail[k].as_str().and_then(|s| Uuid::parse_str(s).ok());
+    let worker =
+        id("demo_worker").ok_or_else(|| anyhow!("the demo marker names no chat worker; use a fresh database"))?;
+    let (_, phone) = store::workers::personal(conn, vault, worker).map_err(|_| {
         anyhow!(
-            "the demo worker is not found by phone: QIANLINK_DATA_KEY differs from the key the demo data was encrypted with; \
-             use the same data key (.local/data_key) or a fresh database"
+            "the demo worker's phone number cannot be decrypted: QIANLINK_DATA_KEY differs from the key the demo data \
+             was encrypted with; use the same data key (.local/data_key) or a fresh database"
         )
     })?;
-    let admin = store::orgs::find_by_name(conn, &world.orgs[world.admin].name)
-        .map_err(store_err("finding the demo admin"))?
-        .ok_or_else(|| anyhow!("the demo admin organisation is missing; use a fresh database"))?;
-    Ok((worker, admin.id))
+    let phone = phone.ok_or_else(|| anyhow!("the demo worker's record was erased; use a fresh database"))?;
+    let admin = match id("admin_org") {
+        Some(a) => a,
+        None => store::orgs::find_by_name(conn, &world.orgs[world.admin].name)
+            .map_err(store_err("finding the demo admin"))?
+            .map(|o| o.id)
+            .ok_or_else(|| anyhow!("the demo admin organisation is missing; use a fresh database"))?,
+    };
+    Ok((worker, phone, admin))
 }
 
 fn in_tx<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection) -> anyhow::Result<T>) -> anyhow::Result<T> {
@@ -445,6 +460,7 @@ enum Event {
 
 fn write_placements(
     conn: &mut PgConnection,
+    conn2: &mut PgConnection,
     w: &World,
     ids: &mut Ids,
     counts: &mut Counts,
@@ -516,36 +532,18 @@ fn write_placements(
                     }
                 }
             }
-            for i in &month_reports {
-                let pl = &w.placements[*i];
-                let id = placement_ids[*i].ok_or_else(|| anyhow!("a report before its placement"))?;
-                let (by, source) = reporter(pl);
-                let r = store::placements::NewReport {
-                    month,
-                    source,
-                    employed: true,
-                    social_insurance_paid: Some(pl.insured),
-                    wage: Some(pl.wage_in(month)),
-                    note: None,
-                };
-                store::placements::add_report(conn, id, &r, Some(ids.orgs[by]), &ids.actor(by), as_of)
-                    .map_err(store_err("recording a monthly report"))?;
-                n_reports += 1;
-                if pl.conflict == Some(month) {
-                    let r = store::placements::NewReport {
-                        month,
-                        source: FactSource::WorkerCheckin,
-                        employed: false,
-                        social_insurance_paid: None,
-                        wage: None,
-                        note: Some("工人在月度在岗确认中说已不在该单位".into()),
-                    };
-                    store::placements::add_report(conn, id, &r, None, &Actor::system(), as_of)
-                        .map_err(store_err("recording a check-in"))?;
-                }
-            }
             Ok(())
         })?;
+        // The month's reports, on two connections at once (disjoint workers).
+        let (even, odd): (Vec<usize>, Vec<usize>) =
+            month_reports.iter().copied().partition(|i| w.placements[*i].person % 2 == 0);
+        let pids = &placement_ids;
+        let (a, b) = std::thread::scope(|sc| {
+            let other = sc.spawn(|| in_tx(conn2, |c| write_reports(c, w, ids, pids, month, &odd)));
+            let mine = in_tx(conn, |c| write_reports(c, w, ids, pids, month, &even));
+            (mine, other.join().unwrap_or_else(|_| Err(anyhow!("a report writer panicked"))))
+        });
+        n_reports += a? + b?;
         if month.month() == 12 {
             eprint!(
                 "\r  placements: {} {} reports, {} separations so far ({:.0} s)   ",
@@ -584,6 +582,49 @@ fn write_placements(
             w.placements.len()
         ),
     ))
+}
+
+/// One month's reports for these placements (the employer's or broker's, and
+/// a worker's contradicting check-in where the world has one).
+fn write_reports(
+    conn: &mut PgConnection,
+    w: &World,
+    ids: &Ids,
+    pids: &[Option<Uuid>],
+    month: YearMonth,
+    list: &[usize],
+) -> anyhow::Result<usize> {
+    let as_of = world::as_of();
+    let mut n = 0;
+    for i in list {
+        let pl = &w.placements[*i];
+        let id = pids[*i].ok_or_else(|| anyhow!("a report before its placement"))?;
+        let (by, source) = reporter(pl);
+        let r = store::placements::NewReport {
+            month,
+            source,
+            employed: true,
+            social_insurance_paid: Some(pl.insured),
+            wage: Some(pl.wage_in(month)),
+            note: None,
+        };
+        store::placements::add_report(conn, id, &r, Some(ids.orgs[by]), &ids.actor(by), as_of)
+            .map_err(store_err("recording a monthly report"))?;
+        n += 1;
+        if pl.conflict == Some(month) {
+            let r = store::placements::NewReport {
+                month,
+                source: FactSource::WorkerCheckin,
+                employed: false,
+                social_insurance_paid: None,
+                wage: None,
+                note: Some("工人在月度在岗确认中说已不在该单位".into()),
+            };
+            store::placements::add_report(conn, id, &r, None, &Actor::system(), as_of)
+                .map_err(store_err("recording a check-in"))?;
+        }
+    }
+    Ok(n)
 }
 
 /// Who reports on a placement, and as what source.

@@ -529,10 +529,8 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let applied = migrate(&settings.database_url)?;
     eprintln!("demo: database migrated ({} migrations applied now); reference data loaded", applied.len());
     let spec = demo::Spec { households: args.households.max(10), ..demo::Spec::full(args.seed) };
-    let mut conn = connect(&settings.database_url)?;
     eprintln!("demo: generating the province (seed {}) through the store ...", spec.seed);
-    let g = demo::generate(&mut conn, &settings.vault, &spec, &mut |line| eprintln!("  {line}"))?;
-    drop(conn);
+    let g = demo::generate(&settings.database_url, &settings.vault, &spec, &mut |line| eprintln!("  {line}"))?;
     let ring = if g.fresh {
         eprintln!("demo: generated in {:.1} s", g.counts.seconds);
         let ring = demo::chain::Keyring::with(g.keys.clone(), Some(&args.keys_file));
