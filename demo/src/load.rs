@@ -125,13 +125,13 @@ pub fn generate(
     say(&format!(
         "reference data    {divisions} divisions, {occupations} occupations (2022), {pairings} confirmed Guangdong–Guizhou pairings (loaded by the migrations)"
     ));
-    let (mut ids, keys) = phase(say, "organisations", || write_orgs(conn, &world, &mut counts))?;
-    phase(say, "ledger", || write_ledger(conn, vault, &world, &mut ids, &mut counts))?;
-    phase(say, "trainings", || write_trainings(conn, &world, &ids, &mut counts))?;
-    phase(say, "jobs", || write_jobs(conn, &world, &mut ids, &mut counts))?;
-    phase(say, "placements", || write_placements(conn, &mut conn2, &world, &mut ids, &mut counts))?;
-    phase(say, "monitoring", || write_monitoring(conn, &world, &ids, &mut counts))?;
-    phase(say, "demand lists", || write_demand(conn, &world, &ids, &mut counts))?;
+    let (mut ids, keys) = phase(say, "organisations", |_| write_orgs(conn, &world, &mut counts))?;
+    phase(say, "ledger", |_| write_ledger(conn, vault, &world, &mut ids, &mut counts))?;
+    phase(say, "trainings", |_| write_trainings(conn, &world, &ids, &mut counts))?;
+    phase(say, "jobs", |_| write_jobs(conn, &world, &mut ids, &mut counts))?;
+    phase(say, "placements", |say| write_placements(conn, &mut conn2, &world, &mut ids, &mut counts, say))?;
+    phase(say, "monitoring", |_| write_monitoring(conn, &world, &ids, &mut counts))?;
+    phase(say, "demand lists", |_| write_demand(conn, &world, &ids, &mut counts))?;
     counts.seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
     store::audit::record(
         conn,
@@ -151,10 +151,10 @@ pub fn generate(
 fn phase<T>(
     say: &mut dyn FnMut(&str),
     name: &str,
-    f: impl FnOnce() -> anyhow::Result<(T, String)>,
+    f: impl FnOnce(&mut dyn FnMut(&str)) -> anyhow::Result<(T, String)>,
 ) -> anyhow::Result<T> {
     let started = Instant::now();
-    let (out, line) = f().with_context(|| format!("demo generation, phase {name}"))?;
+    let (out, line) = f(&mut *say).with_context(|| format!("demo generation, phase {name}"))?;
     say(&format!("{name:<17} {line}  ({:.1} s)", started.elapsed().as_secs_f64()));
     Ok(out)
 }
@@ -464,6 +464,7 @@ fn write_placements(
     w: &World,
     ids: &mut Ids,
     counts: &mut Counts,
+    say: &mut dyn FnMut(&str),
 ) -> anyhow::Result<((), String)> {
     let as_of = world::as_of();
     let mut by_month: BTreeMap<YearMonth, Vec<(NaiveDate, u8, Event)>> = BTreeMap::new();
@@ -536,7 +537,7 @@ fn write_placements(
         })?;
         // The month's reports, on two connections at once (disjoint workers).
         let (even, odd): (Vec<usize>, Vec<usize>) =
-            month_reports.iter().copied().partition(|i| w.placements[*i].person % 2 == 0);
+            month_reports.iter().copied().partition(|i| w.placements[*i].person.is_multiple_of(2));
         let pids = &placement_ids;
         let (a, b) = std::thread::scope(|sc| {
             let other = sc.spawn(|| in_tx(conn2, |c| write_reports(c, w, ids, pids, month, &odd)));
@@ -545,17 +546,14 @@ fn write_placements(
         });
         n_reports += a? + b?;
         if month.month() == 12 {
-            eprint!(
-                "\r  placements: {} {} reports, {} separations so far ({:.0} s)   ",
+            say(&format!(
+                "  placements {}: {n_reports} monthly reports and {n_leaves} separations so far ({:.1} s)",
                 month.year(),
-                n_reports,
-                n_leaves,
                 started.elapsed().as_secs_f64()
-            );
+            ));
         }
         month = month.succ();
     }
-    eprint!("\r{:80}\r", "");
     ids.placements = placement_ids.into_iter().map(|p| p.unwrap_or_default()).collect();
     // Jobs that were filled or withdrawn are closed at the end.
     let mut closed = 0;

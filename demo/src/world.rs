@@ -640,7 +640,7 @@ fn build_jobs(b: &mut Builder) -> Vec<Job> {
             pick(&mut b.rng, words::PERKS)
         );
         let perks: &[&str] = if gd { words::GD_PERKS } else { words::LOCAL_PERKS };
-        let perk: &str = *pick(&mut b.rng, perks);
+        let perk = *pick(&mut b.rng, perks);
         description.push_str(perk);
         description.push_str("。欢迎易地扶贫搬迁群众报名，安置点就业服务站可代为报名。");
         let openings = if gd { b.rng.random_range(10..=60) } else { b.rng.random_range(2..=15) };
@@ -680,6 +680,9 @@ pub fn place_name(code: &str) -> String {
     code.to_owned()
 }
 
+/// (person, start, end with the reason for leaving).
+type Spell = (usize, NaiveDate, Option<(NaiveDate, &'static str)>);
+
 const LEAVE_REASONS: &[&str] = &["合同到期", "家里有事", "工资低", "太累/环境差", "换了工作", "返乡照顾老人"];
 
 /// Who works where and when, in date order of the starts. Each job's active
@@ -688,7 +691,7 @@ fn simulate(b: &mut Builder, households: &[Household], people: &mut [Person], jo
     let first = YearMonth::new(2022, 1).unwrap_or(YearMonth::of(as_of()));
     let last = YearMonth::new(2024, 11).unwrap_or(first);
     // Spells (person, start, end) before jobs are assigned.
-    let mut spells: Vec<(usize, NaiveDate, Option<(NaiveDate, &'static str)>)> = Vec::new();
+    let mut spells: Vec<Spell> = Vec::new();
     for (i, p) in people.iter().enumerate() {
         if households[p.household].hard {
             continue;
