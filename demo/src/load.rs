@@ -116,8 +116,12 @@ pub fn generate(
         );
     }
     store::demo::fast_writes(conn).map_err(store_err("setting up the session"))?;
-    let mut conn2 = connect()?;
-    store::demo::fast_writes(&mut conn2).map_err(store_err("setting up the session"))?;
+    let mut writers = Vec::new();
+    for _ in 0..REPORT_WRITERS {
+        let mut c = connect()?;
+        store::demo::fast_writes(&mut c).map_err(store_err("setting up the session"))?;
+        writers.push(c);
+    }
     let world = world::build(spec);
     let mut counts = Counts::default();
     let (divisions, occupations, pairings) =
@@ -129,7 +133,7 @@ pub fn generate(
     phase(say, "ledger", |_| write_ledger(conn, vault, &world, &mut ids, &mut counts))?;
     phase(say, "trainings", |_| write_trainings(conn, &world, &ids, &mut counts))?;
     phase(say, "jobs", |_| write_jobs(conn, &world, &mut ids, &mut counts))?;
-    phase(say, "placements", |say| write_placements(conn, &mut conn2, &world, &mut ids, &mut counts, say))?;
+    phase(say, "placements", |say| write_placements(conn, &mut writers, &world, &mut ids, &mut counts, say))?;
     phase(say, "monitoring", |_| write_monitoring(conn, &world, &ids, &mut counts))?;
     phase(say, "demand lists", |_| write_demand(conn, &world, &ids, &mut counts))?;
     counts.seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
@@ -453,6 +457,9 @@ fn write_jobs(conn: &mut PgConnection, w: &World, ids: &mut Ids, counts: &mut Co
     ))
 }
 
+/// Connections that write the monthly reports at once (disjoint workers each).
+const REPORT_WRITERS: usize = 2;
+
 enum Event {
     Leave(usize),
     Start(usize),
@@ -460,7 +467,7 @@ enum Event {
 
 fn write_placements(
     conn: &mut PgConnection,
-    conn2: &mut PgConnection,
+    writers: &mut [PgConnection],
     w: &World,
     ids: &mut Ids,
     counts: &mut Counts,
@@ -535,16 +542,24 @@ fn write_placements(
             }
             Ok(())
         })?;
-        // The month's reports, on two connections at once (disjoint workers).
-        let (even, odd): (Vec<usize>, Vec<usize>) =
-            month_reports.iter().copied().partition(|i| w.placements[*i].person.is_multiple_of(2));
-        let pids = &placement_ids;
-        let (a, b) = std::thread::scope(|sc| {
-            let other = sc.spawn(|| in_tx(conn2, |c| write_reports(c, w, ids, pids, month, &odd)));
-            let mine = in_tx(conn, |c| write_reports(c, w, ids, pids, month, &even));
-            (mine, other.join().unwrap_or_else(|_| Err(anyhow!("a report writer panicked"))))
+        // The month's reports, on several connections at once (disjoint workers).
+        let n = writers.len().max(1);
+        let mut parts: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for i in &month_reports {
+            parts[w.placements[*i].person % n].push(*i);
+        }
+        let (pids, shared): (&[Option<Uuid>], &Ids) = (&placement_ids, ids);
+        let written: Vec<anyhow::Result<usize>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = writers
+                .iter_mut()
+                .zip(&parts)
+                .map(|(c, part)| sc.spawn(move || in_tx(c, |c| write_reports(c, w, shared, pids, month, part))))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a report writer panicked")))).collect()
         });
-        n_reports += a? + b?;
+        for r in written {
+            n_reports += r?;
+        }
         if month.month() == 12 {
             say(&format!(
                 "  placements {}: {n_reports} monthly reports and {n_leaves} separations so far ({:.1} s)",

@@ -323,7 +323,7 @@ impl Builder {
         self.names.insert("贵州省人力资源和社会保障厅".into());
         let mut offices = Vec::new();
         for c in COUNTIES {
-            let name = format!("{}就业局", c.name);
+            let name = format!("{}人力资源和社会保障局", c.name);
             self.names.insert(name.clone());
             offices.push(self.org(Org {
                 name,

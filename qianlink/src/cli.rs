@@ -61,6 +61,9 @@ struct DemoArgs {
     /// Where the demo organisations' API keys are kept between runs (private).
     #[arg(long, default_value = ".local/demo-keys.json")]
     keys_file: std::path::PathBuf,
+    /// Generate (or find) the province, then stop: no chain, no server (for timing it).
+    #[arg(long)]
+    generate_only: bool,
 }
 
 #[derive(Args, Debug)]
@@ -531,6 +534,13 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let spec = demo::Spec { households: args.households.max(10), ..demo::Spec::full(args.seed) };
     eprintln!("demo: generating the province (seed {}) through the store ...", spec.seed);
     let g = demo::generate(&settings.database_url, &settings.vault, &spec, &mut |line| eprintln!("  {line}"))?;
+    if args.generate_only {
+        eprintln!(
+            "demo: {} (--generate-only: no chain, no server)",
+            if g.fresh { format!("generated in {:.1} s", g.counts.seconds) } else { "already generated".into() }
+        );
+        return Ok(());
+    }
     let ring = if g.fresh {
         eprintln!("demo: generated in {:.1} s", g.counts.seconds);
         let ring = demo::chain::Keyring::with(g.keys.clone(), Some(&args.keys_file));
