@@ -532,7 +532,10 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let applied = migrate(&settings.database_url)?;
     eprintln!("demo: database migrated ({} migrations applied now); reference data loaded", applied.len());
     let spec = demo::Spec { households: args.households.max(10), ..demo::Spec::full(args.seed) };
-    eprintln!("demo: generating the province (seed {}) through the store ...", spec.seed);
+    eprintln!(
+        "demo: the demo province (seed {}): generated through the store into an empty database, found in one generated before ...",
+        spec.seed
+    );
     let g = demo::generate(&settings.database_url, &settings.vault, &spec, &mut |line| eprintln!("  {line}"))?;
     if args.generate_only {
         eprintln!(
