@@ -227,6 +227,15 @@ fn write_orgs(
         for o in &w.orgs {
             let (org, key) = store::orgs::create_org_and_key(conn, &o.name, o.kind, o.county, "黔联演示")
                 .map_err(store_err("creating an organisation"))?;
+            store::audit::record(
+                conn,
+                &Actor { request_id: Some("demo-generate".into()), ..Actor::system() },
+                "organization.create",
+                "organization",
+                &org.id.to_string(),
+                serde_json::json!({"kind": org.kind, "via": "demo"}),
+            )
+            .map_err(store_err("auditing an organisation"))?;
             orgs.push(org.id);
             key_ids.push(key.info.id);
             keys.push(DemoKey { org_id: org.id, name: org.name, kind: org.kind, key: key.secret });
