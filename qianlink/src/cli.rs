@@ -533,10 +533,15 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
     eprintln!("demo: database migrated ({} migrations applied now); reference data loaded", applied.len());
     let spec = demo::Spec { households: args.households.max(10), ..demo::Spec::full(args.seed) };
     eprintln!(
-        "demo: the demo province (seed {}): generated through the store into an empty database, found in one generated before ...",
+        "demo: seed {}: generating the demo province through the store, unless this database holds it already ...",
         spec.seed
     );
     let g = demo::generate(&settings.database_url, &settings.vault, &spec, &mut |line| eprintln!("  {line}"))?;
+    if g.fresh {
+        eprintln!("demo: generated in {:.1} s", g.counts.seconds);
+        demo::chain::Keyring::with(g.keys.clone(), Some(&args.keys_file)).save()?;
+        eprintln!("demo: {} API keys written to {} (private)", g.keys.len(), args.keys_file.display());
+    }
     if args.generate_only {
         eprintln!(
             "demo: {} (--generate-only: no chain, no server)",
@@ -544,16 +549,8 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let ring = if g.fresh {
-        eprintln!("demo: generated in {:.1} s", g.counts.seconds);
-        let ring = demo::chain::Keyring::with(g.keys.clone(), Some(&args.keys_file));
-        ring.save()?;
-        eprintln!("demo: {} API keys written to {} (private)", g.keys.len(), args.keys_file.display());
-        let pool = store::pool(&settings.database_url, 2).map_err(|e| anyhow!("{e}"))?;
-        let indexer = api::indexing::Indexer::open(&settings.index_dir).map_err(|e| anyhow!("{e}"))?;
-        let n = indexer.rebuild(&pool, &|_| {}).map_err(|e| anyhow!("{e}"))?;
-        eprintln!("demo: search index rebuilt in {}: {n} jobs", settings.index_dir.display());
-        ring
+    let mut ring = if g.fresh {
+        demo::chain::Keyring::with(g.keys.clone(), Some(&args.keys_file))
     } else {
         eprintln!(
             "demo: this database already holds the demo province (seed {}, {} workers, generated in {:.1} s): nothing is written twice",
@@ -561,7 +558,13 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
         );
         demo::chain::Keyring::load(Some(&args.keys_file))
     };
-    let mut ring = ring;
+    // This process's index is rebuilt from this database (it may hold another database's jobs).
+    let pool = store::pool(&settings.database_url, 2).map_err(|e| anyhow!("{e}"))?;
+    let n = api::indexing::Indexer::open(&settings.index_dir)
+        .and_then(|i| i.rebuild(&pool, &|_| {}))
+        .map_err(|e| anyhow!("{e}"))?;
+    drop(pool);
+    eprintln!("demo: search index rebuilt in {}: {n} jobs", settings.index_dir.display());
     let tour_file = args.tour_file.clone();
     runtime()?.block_on(async move {
         if let Err(e) = ping_redis(&settings.redis_url).await {
