@@ -3,12 +3,22 @@ SHELL := /bin/bash
 ENV_FILE := .local/services.env
 CARGO ?= cargo
 
-.PHONY: demo test lint services services-stop build fmt
+.PHONY: demo chat tour-check test lint services services-stop build fmt
 
-## Start PostgreSQL and Redis (installed when missing), migrate, and serve on 127.0.0.1:8080.
+## Start PostgreSQL and Redis (installed when missing), build, migrate, generate the demo
+## province once, run the chain, print the tour, and serve on 127.0.0.1:8080.
 demo: services
 	$(CARGO) build -p qianlink
 	@. $(ENV_FILE) && scripts/demo.sh
+
+## Play a worker in the terminal: make chat PHONE=<number printed by the tour>.
+chat: services
+	$(CARGO) build -p qianlink
+	@. $(ENV_FILE) && scripts/demo.sh chat "$(PHONE)"
+
+## Run every command of the printed tour against the running demo (fails on any non-2xx).
+tour-check:
+	@scripts/tour-check.sh
 
 ## Start the services and run every test of the workspace against them.
 test: services

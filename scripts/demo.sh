@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Run Qianlink locally for `make demo`: a local data key and admin key are
-# made once under .local/ (never use them in production), then `serve`.
+# made once under .local/ (never use them in production), then `qianlink demo`
+# generates the demo province (once), runs the chain, prints the tour and serves.
+# `scripts/demo.sh chat PHONE` plays a worker in the terminal instead.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${QIANLINK_BIN:-$ROOT/target/debug/qianlink}"
@@ -22,5 +24,12 @@ if [ -z "${QIANLINK_BOOTSTRAP_ADMIN_KEY:-}" ]; then
   QIANLINK_BOOTSTRAP_ADMIN_KEY="$(cat "$ROOT/.local/admin_key")"
   export QIANLINK_BOOTSTRAP_ADMIN_KEY
 fi
+if [ "${1:-}" = "chat" ]; then
+  if [ -z "${2:-}" ]; then
+    echo "usage: make chat PHONE=<the phone number the demo tour printed>" >&2
+    exit 2
+  fi
+  exec "$BIN" chat --phone "$2"
+fi
 echo "demo: admin key: $QIANLINK_BOOTSTRAP_ADMIN_KEY   (also in .local/admin_key)"
-exec "$BIN" serve
+exec "$BIN" demo

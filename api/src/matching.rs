@@ -137,3 +137,78 @@ where
     })
     .await?
 }
+
+/// What a province-wide offer plan did.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOutcome {
+    /// Workers in the candidate store.
+    pub workers: usize,
+    /// Open jobs with free openings.
+    pub jobs: usize,
+    pub planned: usize,
+    /// Offers queued (fewer than planned when a cap or an answer got there first).
+    pub written: usize,
+    /// Zero-employment households with a member among the planned offers.
+    pub households: usize,
+}
+
+/// Plan offers across all open jobs with free openings at once (zero-employment
+/// households first, within each worker's caps) and queue them for the bot,
+/// unless `dry_run`. `progress(written, total)` after each batch of 1,000.
+/// `qianlink plan-offers` and the demo run it.
+pub fn plan_all(
+    m: &Matcher,
+    conn: &mut diesel::PgConnection,
+    per_opening: usize,
+    dry_run: bool,
+    actor: &store::audit::Actor,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<PlanOutcome, StoreError> {
+    use matcher::plan::{Caps, Want};
+    let jobs: Vec<_> =
+        store::matching::open_jobs(conn, false, i64::MAX, today())?.into_iter().filter(|j| j.open_slots > 0).collect();
+    let cs = m.store.read().map_err(|_| StoreError::Other("candidate store poisoned".into()))?;
+    let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+    let already = store::matching::offered(conn, &ids)?;
+    let all: Vec<Uuid> = cs.iter().map(|w| w.id).collect();
+    let mut load = HashMap::new();
+    for chunk in all.chunks(50_000) {
+        load.extend(store::matching::loads(conn, chunk)?);
+    }
+    let wants: Vec<Want<'_>> =
+        jobs.iter().map(|j| Want { job: j, offers: j.open_slots as usize * per_opening }).collect();
+    let caps =
+        Caps { max_open: m.weights.max_open_offers_per_worker, max_7_days: m.weights.max_offers_per_worker_per_7_days };
+    let planned = matcher::plan::plan(&cs, &m.context(), &wants, &already, &load, caps);
+    let households: HashSet<Uuid> = planned
+        .iter()
+        .filter_map(|s| cs.get(s.worker_id))
+        .filter(|w| cs.zero_employment(w.household_id))
+        .map(|w| w.household_id)
+        .collect();
+    let mut out = PlanOutcome {
+        workers: cs.len(),
+        jobs: jobs.len(),
+        planned: planned.len(),
+        written: 0,
+        households: households.len(),
+    };
+    if dry_run {
+        return Ok(out);
+    }
+    let new: Vec<store::matching::NewOffer> = planned
+        .iter()
+        .map(|s| store::matching::NewOffer {
+            job_id: s.job_id,
+            worker_id: s.worker_id,
+            score: s.score,
+            reasons: serde_json::to_value(&s.reasons).unwrap_or_default(),
+        })
+        .collect();
+    drop(cs);
+    for chunk in new.chunks(1000) {
+        out.written += store::matching::queue(conn, chunk, caps.max_open, caps.max_7_days, None, actor)?.len();
+        progress(out.written, new.len());
+    }
+    Ok(out)
+}

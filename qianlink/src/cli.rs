@@ -39,6 +39,46 @@ enum Command {
     Reindex(ReindexArgs),
     /// Print a monitoring round's report (JSON), as the API serves it.
     Report(ReportArgs),
+    /// Generate the demo province once (into an empty database), run the chain once, print the tour, then serve.
+    Demo(DemoArgs),
+    /// Play a worker in the terminal through the bot's conversation core (no Telegram).
+    Chat(ChatArgs),
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Seed of the generated province (the same seed gives the same province).
+    #[arg(long, env = "QIANLINK_DEMO_SEED", default_value_t = 20241231)]
+    seed: u64,
+    /// Households to generate (about two workers each; organisations and jobs stay at the full size).
+    #[arg(long, env = "QIANLINK_DEMO_HOUSEHOLDS", default_value_t = 2500)]
+    households: usize,
+    /// Where the tour's commands are written (private: it holds keys).
+    #[arg(long, default_value = ".local/tour.sh")]
+    tour_file: std::path::PathBuf,
+    /// Where the demo organisations' API keys are kept between runs (private).
+    #[arg(long, default_value = ".local/demo-keys.json")]
+    keys_file: std::path::PathBuf,
+    /// Generate (or find) the province, then stop: no chain, no server (for timing it).
+    #[arg(long)]
+    generate_only: bool,
+}
+
+#[derive(Args, Debug)]
+struct ChatArgs {
+    #[command(flatten)]
+    services: ServiceArgs,
+    /// 32-byte key (64 hex characters) the ledger's phone numbers are hashed with.
+    #[arg(long, env = "QIANLINK_DATA_KEY", hide_env_values = true)]
+    data_key: Option<String>,
+    /// Prefix of every Redis key (the dialogue state lives in Redis).
+    #[arg(long, env = "QIANLINK_REDIS_PREFIX", default_value = "qianlink:")]
+    redis_prefix: String,
+    /// The worker's phone number, shared with the bot as their own contact.
+    #[arg(long)]
+    phone: String,
 }
 
 #[derive(Args, Debug)]
@@ -206,6 +246,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::PlanOffers(args) => plan_offers(args),
+        Command::Demo(args) => demo(args),
+        Command::Chat(args) => chat(args),
         Command::Report(args) => {
             let period = domain::calendar::YearMonth::parse(&args.period).map_err(|e| anyhow!("--period {e}"))?;
             let mut conn = connect(&args.db.database_url)?;
@@ -339,11 +381,15 @@ fn check(args: &ServiceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
-    let key = args.data_key.as_deref().ok_or_else(|| {
+fn vault(data_key: Option<&str>) -> anyhow::Result<Vault> {
+    let key = data_key.ok_or_else(|| {
         anyhow!("QIANLINK_DATA_KEY is not set: it encrypts ID numbers at rest. Make one with `qianlink gen-key` and keep it safe (`make demo` makes a local one)")
     })?;
-    let vault = Vault::from_hex(key).map_err(|e| anyhow!("{e}"))?;
+    Vault::from_hex(key).map_err(|e| anyhow!("QIANLINK_DATA_KEY: {e}"))
+}
+
+fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
+    let vault = vault(args.data_key.as_deref())?;
     if let Some(k) = &args.bootstrap_admin_key
         && k.len() < 16
     {
@@ -452,78 +498,128 @@ fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
 }
 
 fn plan_offers(args: PlanArgs) -> anyhow::Result<()> {
-    use matcher::plan::{Caps, Want};
     let pool = store::pool(&args.db.database_url, 2).map_err(|e| anyhow!("{e}"))?;
     connect(&args.db.database_url)?;
     let started = std::time::Instant::now();
     eprintln!("loading the candidate store ...");
     let m = api::matching::Matcher::load(&pool).map_err(|e| anyhow!("{e}"))?;
     let mut conn = pool.get().map_err(|e| anyhow!("{e}"))?;
-    let today = domain::calendar::today_in_china(chrono::Utc::now());
-    let jobs: Vec<_> = store::matching::open_jobs(&mut conn, false, i64::MAX, today)
-        .map_err(|e| anyhow!("{e}"))?
-        .into_iter()
-        .filter(|j| j.open_slots > 0)
-        .collect();
-    let cs = m.store.read().map_err(|_| anyhow!("candidate store poisoned"))?;
     eprintln!(
-        "{} workers, {} open jobs with free openings ({:.1} s); ranking ...",
-        cs.len(),
-        jobs.len(),
+        "{} workers loaded ({:.1} s); ranking every open job ...",
+        m.store.read().map(|s| s.len()).unwrap_or(0),
         started.elapsed().as_secs_f64()
     );
-    let ids: Vec<uuid::Uuid> = jobs.iter().map(|j| j.id).collect();
-    let already = store::matching::offered(&mut conn, &ids).map_err(|e| anyhow!("{e}"))?;
-    let all: Vec<uuid::Uuid> = cs.iter().map(|w| w.id).collect();
-    let mut load = std::collections::HashMap::new();
-    for chunk in all.chunks(50_000) {
-        load.extend(store::matching::loads(&mut conn, chunk).map_err(|e| anyhow!("{e}"))?);
-    }
-    let wants: Vec<Want<'_>> =
-        jobs.iter().map(|j| Want { job: j, offers: j.open_slots as usize * args.per_opening }).collect();
-    let caps =
-        Caps { max_open: m.weights.max_open_offers_per_worker, max_7_days: m.weights.max_offers_per_worker_per_7_days };
-    let planned = matcher::plan::plan(&cs, &m.context(), &wants, &already, &load, caps);
-    let households: std::collections::HashSet<uuid::Uuid> = planned
-        .iter()
-        .filter_map(|s| cs.get(s.worker_id))
-        .filter(|w| cs.zero_employment(w.household_id))
-        .map(|w| w.household_id)
-        .collect();
+    let outcome = api::matching::plan_all(
+        &m,
+        &mut conn,
+        args.per_opening,
+        args.dry_run,
+        &store::audit::Actor::system(),
+        &mut |written, total| eprint!("\rwritten {written} / {total} offers"),
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    eprintln!();
     eprintln!(
-        "planned {} offers ({} zero-employment households reached) in {:.1} s",
-        planned.len(),
-        households.len(),
+        "{} open jobs with free openings; planned {} offers ({} zero-employment households reached) in {:.1} s",
+        outcome.jobs,
+        outcome.planned,
+        outcome.households,
         started.elapsed().as_secs_f64()
     );
     if args.dry_run {
-        println!("dry run: {} offers planned, none written", planned.len());
+        println!("dry run: {} offers planned, none written", outcome.planned);
+    } else {
+        println!("{} offers queued in {:.1} s", outcome.written, started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// The address to give curl for a bind address (`0.0.0.0` → `127.0.0.1`).
+fn local_base(bind: &str, port: u16) -> String {
+    let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+    let host = if host == "0.0.0.0" || host.is_empty() || host == "[::]" { "127.0.0.1" } else { host };
+    format!("http://{host}:{port}")
+}
+
+fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let mut settings = settings(&args.serve)?;
+    // The demo's clock is the end of the plan: the scan runs as of 2024-12-31 in the
+    // tour, and the daily scan as of today (which `serve` runs) stays off.
+    settings.scan_interval = None;
+    api::telemetry::init(match args.serve.log_format {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    });
+    let applied = migrate(&settings.database_url)?;
+    eprintln!("demo: database migrated ({} migrations applied now); reference data loaded", applied.len());
+    let spec = demo::Spec { households: args.households.max(10), ..demo::Spec::full(args.seed) };
+    eprintln!(
+        "demo: seed {}: generating the demo province through the store, unless this database holds it already ...",
+        spec.seed
+    );
+    let g = demo::generate(&settings.database_url, &settings.vault, &spec, &mut |line| eprintln!("  {line}"))?;
+    if g.fresh {
+        eprintln!("demo: generated in {:.1} s", g.counts.seconds);
+        demo::chain::Keyring::with(g.keys.clone(), Some(&args.keys_file)).save()?;
+        eprintln!("demo: {} API keys written to {} (private)", g.keys.len(), args.keys_file.display());
+    }
+    if args.generate_only {
+        eprintln!(
+            "demo: {} (--generate-only: no chain, no server)",
+            if g.fresh { format!("generated in {:.1} s", g.counts.seconds) } else { "already generated".into() }
+        );
         return Ok(());
     }
-    let new: Vec<store::matching::NewOffer> = planned
-        .iter()
-        .map(|s| store::matching::NewOffer {
-            job_id: s.job_id,
-            worker_id: s.worker_id,
-            score: s.score,
-            reasons: serde_json::to_value(&s.reasons).unwrap_or_default(),
-        })
-        .collect();
-    let mut written = 0;
-    for (i, chunk) in new.chunks(1000).enumerate() {
-        written += store::matching::queue(
-            &mut conn,
-            chunk,
-            caps.max_open,
-            caps.max_7_days,
-            None,
-            &store::audit::Actor::system(),
-        )
-        .map_err(|e| anyhow!("{e}"))?
-        .len();
-        eprint!("\rwritten {written} / {} offers ({} batches)", new.len(), i + 1);
-    }
-    eprintln!();
-    println!("{written} offers queued in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(())
+    let mut ring = if g.fresh {
+        demo::chain::Keyring::with(g.keys.clone(), Some(&args.keys_file))
+    } else {
+        eprintln!(
+            "demo: this database already holds the demo province (seed {}, {} workers, generated in {:.1} s): nothing is written twice",
+            g.spec.seed, g.counts.workers, g.counts.seconds
+        );
+        demo::chain::Keyring::load(Some(&args.keys_file))
+    };
+    // This process's index is rebuilt from this database (it may hold another database's jobs).
+    let pool = store::pool(&settings.database_url, 2).map_err(|e| anyhow!("{e}"))?;
+    let n = api::indexing::Indexer::open(&settings.index_dir)
+        .and_then(|i| i.rebuild(&pool, &|_| {}))
+        .map_err(|e| anyhow!("{e}"))?;
+    drop(pool);
+    eprintln!("demo: search index rebuilt in {}: {n} jobs", settings.index_dir.display());
+    let tour_file = args.tour_file.clone();
+    runtime()?.block_on(async move {
+        if let Err(e) = ping_redis(&settings.redis_url).await {
+            tracing::warn!("{e}; serving without Redis until it answers");
+        }
+        let bind = settings.bind.clone();
+        let app = api::Application::build(settings).await?;
+        let _bot = start_bot(app.state()).await?;
+        let state = app.state().clone();
+        let base = local_base(&bind, app.port());
+        let server = tokio::spawn(app.run_until_stopped());
+        eprintln!("demo: running the chain once against {base} ...");
+        let tour = demo::chain::run(&state, &base, &g, &mut ring).await?;
+        if let Some(dir) = tour_file.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        demo::chain::write_private(&tour_file, demo::chain::script(&tour).as_bytes())?;
+        println!("{}", demo::chain::render(&tour));
+        tracing::info!(port = state.settings.bind.as_str(), "serving");
+        println!(
+            "Qianlink is serving on {base}  (health: /healthz, readiness: /readyz, metrics: /metrics, API docs: /docs/)"
+        );
+        server.await.context("the HTTP server task failed")?.context("the HTTP server stopped")
+    })
+}
+
+fn chat(args: ChatArgs) -> anyhow::Result<()> {
+    let phone = domain::Phone::parse(&args.phone)
+        .map_err(|_| anyhow!("--phone must be an 11-digit mainland mobile number such as 13812345678"))?;
+    let vault = vault(args.data_key.as_deref())?;
+    connect(&args.services.db.database_url)?;
+    let mut s = Settings::local(args.services.db.database_url.clone(), args.services.redis_url.clone(), vault);
+    s.redis_prefix = args.redis_prefix;
+    s.db_pool_size = 2;
+    s.index_dir = std::env::temp_dir().join(format!("qianlink-chat-index-{}", std::process::id()));
+    crate::chat::run(crate::chat::ChatConfig { settings: s, phone })
 }

@@ -1,5 +1,6 @@
 //! `qianlink`: a thin entry point; the work is in `cli`.
 
+mod chat;
 mod cli;
 
 use clap::Parser;

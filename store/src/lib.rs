@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bot;
 pub mod demand;
+pub mod demo;
 pub mod error;
 pub mod jobs;
 pub mod matching;

@@ -212,18 +212,18 @@ pub fn separations(conn: &mut PgConnection, id: Uuid) -> Result<Vec<SeparationRo
         .load(conn)?)
 }
 
-/// Recompute and store the review state from all the evidence.
-fn refresh_review_state(conn: &mut PgConnection, id: Uuid) -> Result<bool, StoreError> {
+/// Recompute and store the review state from all the evidence; the placement as it is now.
+fn refresh_review_state(conn: &mut PgConnection, id: Uuid) -> Result<Placement, StoreError> {
     let reps: Vec<Report> = reports(conn, id)?.iter().filter_map(ReportRow::to_domain).collect();
     let v = verdicts(&reps, YearMonth::new(9999, 12).unwrap_or(YearMonth::of(NaiveDate::MAX)));
     let conflict = v.values().any(|m| matches!(m, MonthVerdict::Conflict { .. }));
-    diesel::update(placements::table.find(id))
+    Ok(diesel::update(placements::table.find(id))
         .set((
             placements::review_state.eq(if conflict { "needs_review" } else { "ok" }),
             placements::updated_at.eq(diesel::dsl::now),
         ))
-        .execute(conn)?;
-    Ok(conflict)
+        .returning(Placement::as_returning())
+        .get_result(conn)?)
 }
 
 pub struct NewReport {
@@ -265,7 +265,7 @@ pub fn add_report(
             ))
             .returning(ReportRow::as_returning())
             .get_result(conn)?;
-        refresh_review_state(conn, id)?;
+        let placement = refresh_review_state(conn, id)?;
         // A counting report is also a dated fact about the worker's status.
         if r.source != FactSource::WorkerCheckin || !r.employed {
             let on = r.month.last_day().min(today);
@@ -286,7 +286,7 @@ pub fn add_report(
             &id.to_string(),
             serde_json::json!({"month": r.month, "source": r.source.as_str(), "employed": r.employed}),
         )?;
-        Ok((row, get(conn, id)?))
+        Ok((row, placement))
     })
 }
 

@@ -214,6 +214,25 @@ pub fn find_by_id_number(
         .optional()?)
 }
 
+/// The workers holding these ID numbers (by keyed hash), in the order asked;
+/// `None` where nobody does.
+pub fn ids_by_id_number(
+    conn: &mut PgConnection,
+    vault: &Vault,
+    numbers: &[domain::IdNumber],
+) -> Result<Vec<Option<Uuid>>, StoreError> {
+    let hashes: Vec<Vec<u8>> = numbers.iter().map(|n| vault.lookup_hash("id", n.expose())).collect();
+    let mut found: HashMap<Vec<u8>, Uuid> = HashMap::new();
+    for chunk in hashes.chunks(5000) {
+        let rows: Vec<(Uuid, Option<Vec<u8>>)> = workers::table
+            .filter(workers::id_number_hash.eq_any(chunk))
+            .select((workers::id, workers::id_number_hash))
+            .load(conn)?;
+        found.extend(rows.into_iter().filter_map(|(id, h)| h.map(|h| (h, id))));
+    }
+    Ok(hashes.iter().map(|h| found.get(h).copied()).collect())
+}
+
 /// Workers whose phone number is this one (the bot binds by phone).
 pub fn find_by_phone(conn: &mut PgConnection, vault: &Vault, phone: &domain::Phone) -> Result<Vec<Uuid>, StoreError> {
     Ok(workers::table
