@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ENV_FILE := .local/services.env
 CARGO ?= cargo
 
-.PHONY: demo chat tour-check test lint services services-stop build fmt
+.PHONY: demo chat tour-check test lint fuzz services services-stop build fmt
 
 ## Start PostgreSQL and Redis (installed when missing), build, migrate, generate the demo
 ## province once, run the chain, print the tour, and serve on 127.0.0.1:8080.
@@ -32,6 +32,11 @@ test: services
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## schemathesis against /openapi.json of a debug build, with an admin and an employer's key
+## (pinned in scripts/fuzz-requirements.txt, installed into .local/fuzz-venv); non-zero on any failure.
+fuzz: services
+	@CARGO=$(CARGO) timeout --kill-after=15 600 scripts/fuzz.sh
 
 ## Private PostgreSQL (127.0.0.1:55432) and Redis (127.0.0.1:56379) under .local/.
 services:

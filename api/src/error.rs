@@ -89,11 +89,13 @@ pub struct ApiError {
     pub message: String,
     pub details: Vec<ErrorDetail>,
     pub retry_after: Option<u64>,
+    /// The `Allow` header of a 405.
+    pub allow: Option<String>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, message: code.message().to_owned(), details: Vec::new(), retry_after: None }
+        Self { code, message: code.message().to_owned(), details: Vec::new(), retry_after: None, allow: None }
     }
 
     pub fn with_message(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -107,6 +109,11 @@ impl ApiError {
 
     pub fn with_rows(mut self, details: Vec<ErrorDetail>) -> Self {
         self.details = details;
+        self
+    }
+
+    pub fn allow(mut self, methods: impl Into<String>) -> Self {
+        self.allow = Some(methods.into());
         self
     }
 
@@ -146,6 +153,9 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.code.status());
         if let Some(secs) = self.retry_after {
             res.insert_header(("Retry-After", secs.to_string()));
+        }
+        if let Some(methods) = &self.allow {
+            res.insert_header(("Allow", methods.clone()));
         }
         res.json(ErrorBody {
             error: ErrorInner {

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod indexing;
+pub mod json;
 pub mod matching;
 pub mod openapi;
 pub mod ops;

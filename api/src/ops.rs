@@ -4,18 +4,52 @@
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use diesel::RunQueryDsl;
-use serde_json::json;
+use serde::Serialize;
 use std::time::Duration;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` or `unavailable`.
+    pub status: &'static str,
+    pub search_index: IndexState,
+    /// The services that do not answer: `postgresql`, `redis`.
+    pub down: Vec<&'static str>,
+    pub postgresql: ServiceState,
+    pub redis: ServiceState,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IndexState {
+    /// Outbox rows not yet in this process's index (null when unknown).
+    pub lag: Option<i64>,
+    pub docs: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceState {
+    /// `up` or `down`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
 
 /// The process is up.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "The process is up")))]
+#[utoipa::path(tag = "operations", responses((status = 200, description = "The process is up", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// 200 when PostgreSQL and Redis answer; 503 naming the one that does not.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Ready"), (status = 503, description = "PostgreSQL or Redis is down; `down` names it")))]
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Ready", body = Readiness),
+    (status = 503, description = "PostgreSQL or Redis is down; `down` names it", body = Readiness)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
@@ -27,8 +61,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let (pg, redis) = futures_util::future::join(pg, state.redis.ping()).await;
     let pg = pg.map_err(|e| e.to_string()).and_then(|r| r);
     let describe = |r: &Result<(), String>| match r {
-        Ok(()) => json!({"status": "up"}),
-        Err(e) => json!({"status": "down", "error": e}),
+        Ok(()) => ServiceState { status: "up", error: None },
+        Err(e) => ServiceState { status: "down", error: Some(e.clone()) },
     };
     let redis = redis.map_err(|e| e.to_string());
     let mut down = Vec::new();
@@ -40,12 +74,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
     let (indexer, pool) = (state.search.clone(), state.pool.clone());
     let lag = web::block(move || indexer.lag(&pool).ok()).await.ok().flatten();
-    let body = json!({
-        "status": if down.is_empty() { "ready" } else { "unavailable" },
-        "search_index": {"lag": lag, "docs": state.search.index.num_docs()},
-        "down": down,
-        "postgresql": describe(&pg),
-        "redis": describe(&redis),
-    });
-    if down.is_empty() { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+    let body = Readiness {
+        status: if down.is_empty() { "ready" } else { "unavailable" },
+        search_index: IndexState { lag, docs: state.search.index.num_docs() },
+        postgresql: describe(&pg),
+        redis: describe(&redis),
+        down,
+    };
+    if body.down.is_empty() { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }

@@ -74,6 +74,7 @@ fn run(listener: TcpListener, state: AppState, workers: usize) -> anyhow::Result
     let server = HttpServer::new(move || {
         App::new()
             .wrap(prometheus.clone())
+            .wrap(from_fn(crate::openapi::method_guard))
             .wrap(from_fn(telemetry::request_context))
             .app_data(data.clone())
             .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(handlers::json))

@@ -64,6 +64,7 @@ pub enum Condition {
     Compare { fact: String, op: String, value: Value },
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Payee {
@@ -72,6 +73,7 @@ pub enum Payee {
     Employer,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
@@ -85,6 +87,7 @@ pub enum Trigger {
     Training,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecidingDate {
@@ -94,6 +97,7 @@ pub enum DecidingDate {
     TrainingDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OncePer {
@@ -103,17 +107,20 @@ pub enum OncePer {
     Training,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AmountTier {
     /// The first tier whose condition holds (or that has none) gives the amount.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub when: Option<Condition>,
     /// CNY, whole yuan.
     pub amount: i64,
     pub label: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
@@ -130,6 +137,8 @@ pub struct Rule {
     pub trigger: Trigger,
     pub deciding_date: DecidingDate,
     pub once_per: OncePer,
+    /// The condition language of rules/README.md.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub condition: Condition,
     pub amounts: Vec<AmountTier>,
 }

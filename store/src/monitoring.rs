@@ -166,6 +166,7 @@ SELECT ws.worker_id, ws.household, ws.county_code, ws.status, ws.is_labour, ws.i
   FROM ws LEFT JOIN r ON r.worker_id = ws.worker_id LEFT JOIN pr ON pr.worker_id = ws.worker_id
   LEFT JOIN prev ON prev.worker_id = ws.worker_id";
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Person {
     pub worker_id: Uuid,
@@ -173,6 +174,7 @@ pub struct Person {
     pub county_code: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Report {
     pub period: String,
@@ -202,6 +204,7 @@ pub struct Report {
     pub income_growth: Vec<IncomeGrowth>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Previous {
     pub period: String,
@@ -213,6 +216,7 @@ pub struct Previous {
     pub zero_employment_change: i64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct IncomeGrowth {
     pub county_code: String,

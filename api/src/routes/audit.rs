@@ -35,7 +35,9 @@ pub struct AuditQuery {
     pub entity: Option<String>,
     /// The record's id.
     pub id: Option<String>,
+    #[param(schema_with = super::schema::audit_cursor)]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

@@ -5,6 +5,7 @@
 use super::workers::read_upload;
 use crate::auth::{AdminOnly, AnyRole, Auth, Caller};
 use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
+use crate::json::Json;
 use crate::matching::with_matcher;
 use crate::sheets::{self, Cell, Column};
 use crate::state::AppState;
@@ -140,7 +141,7 @@ pub async fn set_team(
     auth: Auth<AdminOnly>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<TeamInput>,
+    body: Json<TeamInput>,
 ) -> Result<HttpResponse, ApiError> {
     let org = super::parse_id(&id, "organisation")?;
     let mut p = Problems::new();
@@ -214,7 +215,7 @@ pub async fn put_list(
     auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     year: web::Path<i32>,
-    body: web::Json<ListInput>,
+    body: Json<ListInput>,
 ) -> Result<HttpResponse, ApiError> {
     let year = year_of(year.into_inner())?;
     let team = team_only(&auth)?;
@@ -309,7 +310,7 @@ pub async fn reopen(
     auth: Auth<AdminOnly>,
     state: web::Data<AppState>,
     path: web::Path<(i32, String)>,
-    body: web::Json<ReopenInput>,
+    body: Json<ReopenInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (year, team) = path.into_inner();
     let year = year_of(year)?;

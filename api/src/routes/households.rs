@@ -54,10 +54,12 @@ pub struct HouseholdPage {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct HouseholdQuery {
+    #[param(schema_with = super::schema::division_code)]
     pub county_code: Option<String>,
     /// Only zero-employment households (true) or only the others (false).
     pub zero_employment: Option<bool>,
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

@@ -4,6 +4,7 @@ use super::orgs::conn_tx;
 use super::{limit, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AnyRole, Auth, Caller, JobPoster};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::json::Json;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -85,10 +86,14 @@ pub struct JobPage {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct JobListQuery {
+    #[param(schema_with = super::schema::uuid)]
     pub org_id: Option<String>,
     /// open or closed
+    #[param(schema_with = super::schema::job_status)]
     pub status: Option<String>,
+    #[param(schema_with = super::schema::uuid)]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -136,7 +141,7 @@ fn require_owner(caller: &Caller, job: &JobView) -> Result<(), ApiError> {
 pub async fn create_job(
     auth: Auth<JobPoster>,
     state: web::Data<AppState>,
-    body: web::Json<JobDraft>,
+    body: Json<JobDraft>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = body.into_inner();
     // Shape and wording first: no database work for a posting that is refused anyway.
@@ -178,7 +183,7 @@ pub async fn patch_job(
     auth: Auth<JobPoster>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<JobDraft>,
+    body: Json<JobDraft>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "job")?;
     let patch = body.into_inner();

@@ -3,6 +3,7 @@
 use super::{limit, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AnyRole, Auth, Caller, LedgerKeeper};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::json::Json;
 use crate::matching::with_matcher;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, post, web};
@@ -71,6 +72,13 @@ pub struct PairOut {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LimitQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RecommendationQuery {
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -123,10 +131,15 @@ pub struct OfferPage {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct OfferQuery {
+    #[param(schema_with = super::schema::uuid)]
     pub job_id: Option<String>,
+    #[param(schema_with = super::schema::uuid)]
     pub worker_id: Option<String>,
+    #[param(schema_with = super::schema::offer_status)]
     pub status: Option<String>,
+    #[param(schema_with = super::schema::uuid)]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -261,7 +274,7 @@ pub async fn candidate(
 }
 
 /// Jobs for a worker, best first (admin and the worker's county office).
-#[utoipa::path(tag = "matching", security(("api_key" = [])), params(("id" = String, Path), LimitQuery),
+#[utoipa::path(tag = "matching", security(("api_key" = [])), params(("id" = String, Path), RecommendationQuery),
     responses((status = 200, body = RecommendationList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/workers/{id}/job-recommendations")]
@@ -269,7 +282,7 @@ pub async fn recommendations(
     auth: Auth<LedgerKeeper>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<LimitQuery>,
+    q: web::Query<RecommendationQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let worker_id = parse_id(&id, "worker")?;
     let limit = match q.limit {
@@ -322,7 +335,7 @@ pub async fn plan_offers(
     auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<OfferInput>,
+    body: Json<OfferInput>,
 ) -> Result<HttpResponse, ApiError> {
     let job_id = parse_id(&id, "job")?;
     if body.count.is_some_and(|c| !(1..=500).contains(&c)) {

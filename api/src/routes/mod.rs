@@ -135,3 +135,94 @@ pub fn code_param(field: &str, v: Option<&str>) -> Result<Option<String>, ApiErr
             .map_err(|e| ApiError::with_message(ErrorCode::InvalidQuery, format!("{field} {e}"))),
     }
 }
+
+/// Schemas of query parameters that the derive cannot infer, for
+/// `#[param(schema_with = ...)]`. The handlers take an empty value as "no
+/// filter", so every enum and pattern here admits "".
+pub mod schema {
+    use domain::OrgKind;
+    use domain::worker::{Category, EmploymentStatus};
+    use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+
+    const UUID: &str = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$";
+
+    fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Object {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(std::iter::once("").chain(values).map(str::to_owned)))
+            .build()
+    }
+
+    fn pattern(p: &str) -> Object {
+        ObjectBuilder::new().schema_type(Type::String).pattern(Some(p)).build()
+    }
+
+    /// A 6-digit division code such as 520102.
+    pub fn division_code() -> Object {
+        pattern("^([1-9][0-9]{5})?$")
+    }
+
+    /// A record's id, or a cursor this API gave out for a list ordered by id.
+    pub fn uuid() -> Object {
+        pattern(UUID)
+    }
+
+    /// A cursor of the audit log (an entry's number).
+    pub fn audit_cursor() -> Object {
+        pattern("^([0-9]{1,18})?$")
+    }
+
+    /// A cursor of the search results.
+    pub fn search_cursor() -> Object {
+        pattern("^(o(10000|[0-9]{1,4}))?$")
+    }
+
+    /// A code of the 2022 occupation classification, e.g. 6-18.
+    pub fn occupation_code() -> Object {
+        pattern("^([0-9](-[0-9]{2}){0,3})?$")
+    }
+
+    pub fn job_status() -> Object {
+        one_of(["open", "closed"])
+    }
+
+    pub fn org_kind() -> Object {
+        one_of(OrgKind::ALL.iter().map(|k| k.as_str()))
+    }
+
+    pub fn category() -> Object {
+        one_of(Category::ALL.iter().map(|c| c.as_str()))
+    }
+
+    pub fn employment_status() -> Object {
+        one_of(EmploymentStatus::ALL.iter().map(|s| s.as_str()))
+    }
+
+    pub fn offer_status() -> Object {
+        one_of(["queued", "sent", "accepted", "declined", "expired", "cancelled"])
+    }
+
+    pub fn review_state() -> Object {
+        one_of(["ok", "needs_review"])
+    }
+
+    pub fn event_status() -> Object {
+        one_of(["pending_review", "approved", "rejected"])
+    }
+
+    /// The publication list's status: no empty value (default approved).
+    pub fn export_status() -> Object {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["pending_review", "approved", "rejected"]))
+            .build()
+    }
+
+    pub fn division_level() -> Object {
+        one_of(["province", "prefecture", "county"])
+    }
+
+    pub fn rule_id() -> Object {
+        one_of(domain::policy::RULE_IDS)
+    }
+}

@@ -4,6 +4,7 @@
 use super::workers::{read_upload, scoped_county};
 use crate::auth::{Auth, Caller, LedgerKeeper};
 use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
+use crate::json::Json;
 use crate::sheets;
 use crate::state::AppState;
 use actix_multipart::Multipart;
@@ -53,9 +54,18 @@ pub struct AnswerOut {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ReportQuery {
+    #[param(schema_with = super::schema::division_code)]
     pub county_code: Option<String>,
     /// A resettlement site's name (with county_code).
     pub site: Option<String>,
+}
+
+/// The year view is per county; it has no site filter to offer.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct YearQuery {
+    #[param(schema_with = super::schema::division_code)]
+    pub county_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -138,7 +148,7 @@ fn answer_of(p: &mut Problems, prefix: &str, b: &ResponseInput) -> Option<Answer
 pub async fn open_round(
     auth: Auth<LedgerKeeper>,
     state: web::Data<AppState>,
-    body: web::Json<RoundInput>,
+    body: Json<RoundInput>,
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Problems::new();
     let period = match body.period.as_deref() {
@@ -187,7 +197,7 @@ pub async fn respond(
     auth: Auth<LedgerKeeper>,
     state: web::Data<AppState>,
     period: web::Path<String>,
-    body: web::Json<ResponseInput>,
+    body: Json<ResponseInput>,
 ) -> Result<HttpResponse, ApiError> {
     let period = period_of(&period)?;
     let mut p = Problems::new();
@@ -320,7 +330,8 @@ async fn build(
     let county = scoped_county(auth, super::code_param("county_code", q.county_code.as_deref())?)?;
     let site = q.site.clone().filter(|s| !s.is_empty());
     if site.is_some() && county.is_none() {
-        return Err(ApiError::with_message(ErrorCode::InvalidQuery, "site needs county_code"));
+        // A rule between two parameters the spec allows one by one: 422, not 400.
+        return Err(ApiError::field("site", "needs county_code"));
     }
     let scope = county.clone().unwrap_or_else(|| domain::division::GUIZHOU.into());
     let pool = state.pool.clone();
@@ -345,7 +356,7 @@ async fn build(
 /// returning labour, zero-employment households, response rate, changes since
 /// the previous round and income growth against the year before (+15 % target).
 #[utoipa::path(tag = "monitoring", security(("api_key" = [])), params(("period" = String, Path), ReportQuery),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = Report), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/monitoring-rounds/{period}/report")]
 pub async fn report(
@@ -502,7 +513,8 @@ fn workbook(r: &Report, trend: &[(String, Option<f64>)]) -> Result<Vec<u8>, Xlsx
 /// Excel charts (destination, industry, income over the year).
 #[utoipa::path(tag = "monitoring", security(("api_key" = [])), params(("period" = String, Path), ReportQuery),
     responses((status = 200, description = "An .xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/monitoring-rounds/{period}/report.xlsx")]
 pub async fn report_xlsx(
     auth: Auth<LedgerKeeper>,
@@ -521,14 +533,14 @@ pub async fn report_xlsx(
 }
 
 /// Which of the 12 rounds each county completed in a year.
-#[utoipa::path(tag = "monitoring", security(("api_key" = [])), params(("year" = i32, Path), ReportQuery),
+#[utoipa::path(tag = "monitoring", security(("api_key" = [])), params(("year" = i32, Path), YearQuery),
     responses((status = 200, body = YearView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/monitoring/years/{year}")]
 pub async fn year(
     auth: Auth<LedgerKeeper>,
     state: web::Data<AppState>,
     year: web::Path<i32>,
-    q: web::Query<ReportQuery>,
+    q: web::Query<YearQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let year = year.into_inner();
     if !(2000..=2100).contains(&year) {

@@ -3,6 +3,7 @@
 use super::{limit, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AdminOnly, AnyRole, Auth};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::json::Json;
 use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -91,8 +92,11 @@ pub struct MeOut {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct OrgListQuery {
+    #[param(schema_with = super::schema::org_kind)]
     pub kind: Option<String>,
+    #[param(schema_with = super::schema::uuid)]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -119,7 +123,7 @@ pub async fn me(auth: Auth<AnyRole>) -> HttpResponse {
 pub async fn create_org(
     auth: Auth<AdminOnly>,
     state: web::Data<AppState>,
-    body: web::Json<OrgInput>,
+    body: Json<OrgInput>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
     let mut p = Problems::new();
@@ -258,7 +262,7 @@ pub async fn create_key(
     auth: Auth<AdminOnly>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<KeyInput>,
+    body: Json<KeyInput>,
 ) -> Result<HttpResponse, ApiError> {
     let org_id = parse_id(&id, "organisation")?;
     let mut p = Problems::new();

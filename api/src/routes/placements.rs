@@ -5,6 +5,7 @@ use super::orgs::conn_tx;
 use super::{limit, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AnyRole, Auth, Caller};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::json::Json;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
@@ -167,11 +168,16 @@ pub struct PlacementPage {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PlacementQuery {
+    #[param(schema_with = super::schema::uuid)]
     pub worker_id: Option<String>,
+    #[param(schema_with = super::schema::uuid)]
     pub job_id: Option<String>,
     /// ok or needs_review
+    #[param(schema_with = super::schema::review_state)]
     pub review_state: Option<String>,
+    #[param(schema_with = super::schema::uuid)]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -214,7 +220,7 @@ fn month_param(p: &mut Problems, v: Option<&str>) -> Option<YearMonth> {
 pub async fn create_placement(
     auth: Auth<AnyRole>,
     state: web::Data<AppState>,
-    body: web::Json<PlacementInput>,
+    body: Json<PlacementInput>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let mut p = Problems::new();
@@ -312,7 +318,7 @@ pub async fn add_report(
     auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<ReportInput>,
+    body: Json<ReportInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "placement")?;
     let b = body.into_inner();
@@ -385,7 +391,7 @@ pub async fn separate(
     auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<SeparationInput>,
+    body: Json<SeparationInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "placement")?;
     let mut p = Problems::new();
@@ -431,7 +437,7 @@ pub async fn resolve(
     auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<ResolveInput>,
+    body: Json<ResolveInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "placement")?;
     let b = body.into_inner();

@@ -39,16 +39,21 @@ pub struct OccupationList {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct DivisionQuery {
+    #[param(schema_with = super::schema::division_code)]
     pub province_code: Option<String>,
     /// province, prefecture or county
+    #[param(schema_with = super::schema::division_level)]
     pub level: Option<String>,
+    #[param(schema_with = super::schema::division_code)]
     pub parent_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct OccupationQuery {
     /// Part of a name or code, e.g. 焊工 or 6-18.
+    #[param(max_length = 50)]
     pub q: Option<String>,
+    #[param(minimum = 1, maximum = 2000)]
     pub limit: Option<i64>,
 }
 

@@ -12,18 +12,26 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SearchParams {
     /// Any text, e.g. 电子厂普工, 焊工 东莞, "电子厂招聘". Empty: newest first.
+    #[param(max_length = 200)]
     pub q: Option<String>,
+    #[param(schema_with = super::schema::division_code)]
     pub county_code: Option<String>,
+    #[param(schema_with = super::schema::division_code)]
     pub prefecture_code: Option<String>,
+    #[param(schema_with = super::schema::division_code)]
     pub province_code: Option<String>,
     /// Matches the code and everything below it, e.g. 6-18.
+    #[param(schema_with = super::schema::occupation_code)]
     pub occupation_code: Option<String>,
     /// Jobs paying at most at least this much.
     pub min_wage: Option<i32>,
     pub cross_province: Option<bool>,
     /// open (default) or closed
+    #[param(schema_with = super::schema::job_status)]
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(schema_with = super::schema::search_cursor)]
     pub cursor: Option<String>,
 }
 

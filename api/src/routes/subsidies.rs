@@ -5,6 +5,7 @@ use super::orgs::conn_tx;
 use super::{code_param, limit, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AdminOnly, AnyRole, Auth, Caller};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::json::Json;
 use crate::sheets;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, post, web};
@@ -114,14 +115,19 @@ pub struct BlockedList {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct EventQuery {
+    #[param(schema_with = super::schema::rule_id)]
     pub rule_id: Option<String>,
     /// pending_review, approved or rejected
+    #[param(schema_with = super::schema::event_status)]
     pub status: Option<String>,
+    #[param(schema_with = super::schema::division_code)]
     pub county_code: Option<String>,
     /// Deciding date from (inclusive).
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
+    #[param(schema_with = super::schema::uuid)]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -154,7 +160,6 @@ pub struct ScanOut {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RuleList {
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<Rule>,
 }
 
@@ -182,7 +187,9 @@ pub struct WebhookList {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ExportQuery {
     /// Default: approved.
+    #[param(schema_with = super::schema::export_status)]
     pub status: Option<String>,
+    #[param(schema_with = super::schema::division_code)]
     pub county_code: Option<String>,
 }
 
@@ -261,15 +268,26 @@ pub async fn get_event(
     Ok(HttpResponse::Ok().json(EventOut::from_event(e, true)))
 }
 
+/// The filters of the blocked claims. Unknown ones are refused rather than
+/// ignored: a filter this list does not apply must not look applied.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BlockedQuery {
+    #[param(schema_with = super::schema::division_code)]
+    pub county_code: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
 /// Claims refused by a once-per-person guard, with the reason.
-#[utoipa::path(tag = "subsidies", security(("api_key" = [])), params(EventQuery),
+#[utoipa::path(tag = "subsidies", security(("api_key" = [])), params(BlockedQuery),
     responses((status = 200, body = BlockedList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/subsidy-events/blocked")]
 pub async fn blocked(
     auth: Auth<AnyRole>,
     state: web::Data<AppState>,
-    q: web::Query<EventQuery>,
+    q: web::Query<BlockedQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = limit(q.limit)?;
     let (county, payee) = scope(&auth, code_param("county_code", q.county_code.as_deref())?)?;
@@ -290,7 +308,7 @@ pub async fn review(
     auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<ReviewInput>,
+    body: Json<ReviewInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "subsidy event")?;
     let mut p = Problems::new();
@@ -378,13 +396,13 @@ pub async fn list_policies(_auth: Auth<AnyRole>, state: web::Data<AppState>) -> 
 
 /// Add a version of a rule (admin). The version number is assigned.
 #[utoipa::path(tag = "subsidies", security(("api_key" = [])), request_body(content = Object, description = "A rule version: see rules/README.md"),
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 201, body = Rule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[post("/policies")]
 pub async fn add_policy(
     auth: Auth<AdminOnly>,
     state: web::Data<AppState>,
-    body: web::Json<serde_json::Value>,
+    body: Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     let mut v = body.into_inner();
     if let Some(o) = v.as_object_mut() {
@@ -420,7 +438,7 @@ pub async fn add_policy(
 pub async fn add_webhook(
     auth: Auth<AdminOnly>,
     state: web::Data<AppState>,
-    body: web::Json<WebhookInput>,
+    body: Json<WebhookInput>,
 ) -> Result<HttpResponse, ApiError> {
     let mut p = Problems::new();
     let url = body.url.clone().unwrap_or_default();

@@ -5,6 +5,7 @@ use super::orgs::conn_tx;
 use super::{code_param, limit, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AdminOnly, Auth, Caller, LedgerKeeper};
 use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
+use crate::json::Json;
 use crate::sheets::{self, LEDGER_COLUMNS};
 use crate::state::AppState;
 use actix_multipart::Multipart;
@@ -97,10 +98,15 @@ pub struct WorkerPage {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct WorkerListQuery {
     /// Admin may list any county or all; a county office lists its own.
+    #[param(schema_with = super::schema::division_code)]
     pub county_code: Option<String>,
+    #[param(schema_with = super::schema::category)]
     pub category: Option<String>,
+    #[param(schema_with = super::schema::employment_status)]
     pub employment_status: Option<String>,
+    #[param(schema_with = super::schema::uuid)]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -197,6 +203,7 @@ pub struct ImportResult {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ExportQuery {
+    #[param(schema_with = super::schema::division_code)]
     pub county_code: Option<String>,
 }
 
@@ -216,7 +223,7 @@ fn keeper_of(conn: &mut diesel::PgConnection, caller: &Caller, id: Uuid) -> Resu
 pub async fn create_worker(
     auth: Auth<LedgerKeeper>,
     state: web::Data<AppState>,
-    body: web::Json<WorkerDraft>,
+    body: Json<WorkerDraft>,
 ) -> Result<HttpResponse, ApiError> {
     let w = body.into_inner().validate()?;
     auth.require_county(w.county_code.as_str())?;
@@ -353,7 +360,7 @@ pub async fn patch_worker(
     auth: Auth<LedgerKeeper>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<WorkerDraft>,
+    body: Json<WorkerDraft>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "worker")?;
     let patch = body.into_inner();
@@ -426,7 +433,7 @@ pub async fn transfer_worker(
     auth: Auth<AdminOnly>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<TransferInput>,
+    body: Json<TransferInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "worker")?;
     let mut p = Problems::new();
@@ -488,7 +495,7 @@ pub async fn add_training(
     auth: Auth<LedgerKeeper>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<TrainingInput>,
+    body: Json<TrainingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "worker")?;
     let t = validate_training(&body, state.today())?;
