@@ -7,7 +7,9 @@
 //! the index inside a request that changes a job.
 
 use search_index::{JobDoc, JobIndex};
+use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use store::outbox::{self, Cursor};
 use store::search::{JobRow, Names};
 use store::{Pool, StoreError};
@@ -19,6 +21,8 @@ pub struct Indexer {
     /// Read past rows that changed no job (persisted with the next commit).
     ahead: Mutex<Option<Cursor>>,
     busy: Mutex<()>,
+    /// A catch-up asked for by [`Indexer::nudge`] is queued or running.
+    nudged: AtomicBool,
 }
 
 pub fn to_doc(r: JobRow) -> JobDoc {
@@ -53,7 +57,13 @@ impl Indexer {
             .map_err(|e| err(format!("cannot create {} (QIANLINK_INDEX_DIR): {e}", dir.display())))?;
         let index = JobIndex::open(dir)
             .map_err(|e| err(format!("{e}; remove {} and run `qianlink reindex`", dir.display())))?;
-        Ok(Self { index, names: Mutex::new(None), ahead: Mutex::new(None), busy: Mutex::new(()) })
+        Ok(Self {
+            index,
+            names: Mutex::new(None),
+            ahead: Mutex::new(None),
+            busy: Mutex::new(()),
+            nudged: AtomicBool::new(false),
+        })
     }
 
     /// Rows for these jobs (or a page of all jobs), with names loaded once.
@@ -135,6 +145,24 @@ impl Indexer {
             }
         }
         Ok(total)
+    }
+
+    /// Catch up on a blocking thread of its own, at most one at a time, and
+    /// return at once. A search calls this instead of catching up itself: a
+    /// tantivy commit can take hundreds of milliseconds on a busy disk, and
+    /// the search that happened to do it paid for it (the mixed load of
+    /// bench/load.sh had a p99 over 1 s at 4 connections for that reason).
+    pub fn nudge(self: &Arc<Self>, pool: &Pool) {
+        if self.nudged.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (me, pool) = (Arc::clone(self), pool.clone());
+        tokio::task::spawn_blocking(move || {
+            me.nudged.store(false, Ordering::Release);
+            if let Err(e) = me.catch_up(&pool) {
+                tracing::warn!(error = %e, "search index catch-up failed");
+            }
+        });
     }
 
     /// Outbox rows not yet applied to this index.

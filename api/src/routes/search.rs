@@ -101,10 +101,12 @@ pub async fn search(
     sq.status = status;
     sq.limit = limit;
     sq.offset = offset;
+    // Jobs written since the last catch-up reach the index on another thread:
+    // this search does not wait for a commit (see `Indexer::nudge`).
+    state.search.nudge(&state.pool);
     let indexer = state.search.clone();
     let pool = state.pool.clone();
     let (result, jobs) = web::block(move || -> Result<_, ApiError> {
-        indexer.catch_up(&pool)?;
         let r = indexer.index.search(&sq).map_err(|e| {
             tracing::error!(error = %e, "search failed");
             ApiError::new(ErrorCode::Internal)

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Mixed load benchmark for docs/benchmarks.md (issue #11): search 70 %, job
+# reads 20 %, writes 10 % (bench/mixed.lua) under wrk against the release
+# build, at increasing concurrency until p99 passes 100 ms. Not part of CI.
+#
+#   bench/load.sh        JOBS=100000 WORKERS=50000 DURATION=20s STEPS="4 8 16 32 64 128 256"
+#
+# Seeds a fresh database through the API: WORKERS ledger rows (bench/gen_ledger.py,
+# one import) and JOBS postings (bench/gen_jobs.py: seed occupations and skills,
+# a third in Guangdong), waits until the search index has them all, then runs
+# one wrk step per concurrency. Rate limiting is on (a Redis round trip per
+# request) with a limit high enough not to refuse. Prints a table; the knee is
+# the first step whose p99 is over 100 ms.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+JOBS="${JOBS:-100000}"
+WORKERS="${WORKERS:-50000}"
+DURATION="${DURATION:-20s}"
+STEPS="${STEPS:-4 8 16 32 64 128 256}"
+PORT="${PORT:-18091}"
+DB="${LOAD_DB:-qianlink_load}"
+CARGO="${CARGO:-cargo}"
+
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null; else echo "install wrk (apt-get install wrk)" >&2; exit 1; fi
+fi
+scripts/services.sh start
+set -a; . .local/services.env; set +a
+$CARGO build -q --release -p qianlink
+BIN=target/release/qianlink
+PG="${DATABASE_URL%/*}"
+psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -qc "CREATE DATABASE $DB" >/dev/null
+WORK="$(mktemp -d)"
+ADMIN="qk_load_admin_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+DATABASE_URL="$PG/$DB" QIANLINK_DATA_KEY="$($BIN gen-key)" QIANLINK_BOOTSTRAP_ADMIN_KEY="$ADMIN" \
+  QIANLINK_BIND="127.0.0.1:$PORT" QIANLINK_RATE_LIMIT=1000000 QIANLINK_REDIS_PREFIX="load:" QIANLINK_LOG=warn \
+  QIANLINK_INDEX_DIR="$WORK/index" \
+  $BIN serve >"$WORK/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+U="http://127.0.0.1:$PORT"
+for _ in $(seq 1 150); do curl -sf "$U/readyz" >/dev/null && break; sleep 0.2; done
+api() { curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' "$@"; }
+ORG=$(api -X POST "$U/v1/organizations" -d '{"name":"东莞基准电子厂","kind":"employer"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+KEY=$(api -X POST "$U/v1/organizations/$ORG/api-keys" -d '{"issued_to":"load"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+
+echo "== seeding: $WORKERS ledger rows, $JOBS jobs"
+python3 bench/gen_ledger.py "$WORKERS" > "$WORK/ledger.csv"
+curl -sf -H "Authorization: Bearer $ADMIN" -F "file=@$WORK/ledger.csv" "$U/v1/workers/import" >/dev/null
+SEEDED=$(date +%s)
+python3 bench/gen_jobs.py "$U" "$KEY" "$JOBS" "$WORK/job_ids.txt" 8
+echo "jobs posted in $(( $(date +%s) - SEEDED )) s"
+for _ in $(seq 1 600); do
+  lag=$(curl -sf "$U/readyz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["search_index"]["lag"])')
+  [ "$lag" = 0 ] && break
+  sleep 0.5
+done
+echo "search index: lag $lag, $(curl -sf "$U/readyz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["search_index"]["docs"])') docs"
+
+export BENCH_KEY="$KEY" BENCH_JOB_IDS="$WORK/job_ids.txt"
+echo "== mixed workload, $DURATION per step, wrk -t2"
+printf '| connections | req/s | p50 ms | p99 ms | mix (search/read/write %%) | non-2xx |\n|---|---|---|---|---|---|\n'
+for c in $STEPS; do
+  out=$(wrk -t2 -c"$c" -d"$DURATION" --latency -s bench/mixed.lua "$U")
+  rps=$(sed -n 's/^RESULT rps \([0-9.]*\).*/\1/p' <<<"$out")
+  p50=$(sed -n 's/^RESULT .* p50_ms \([0-9.]*\).*/\1/p' <<<"$out")
+  p99=$(sed -n 's/^RESULT .* p99_ms \([0-9.]*\).*/\1/p' <<<"$out")
+  mix=$(sed -n 's/^MIX search \([0-9.]*\)% read \([0-9.]*\)% write \([0-9.]*\)%.*/\1\/\2\/\3/p' <<<"$out")
+  bad=$(sed -n 's/^MIX .*errors \([0-9]*\)$/\1/p' <<<"$out")
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$c" "$rps" "$p50" "$p99" "$mix" "$bad"
+  if python3 -c "import sys; sys.exit(0 if float('$p99') > 100 else 1)"; then
+    echo "knee: p99 passed 100 ms at $c connections"
+    break
+  fi
+done
