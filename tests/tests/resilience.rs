@@ -83,3 +83,60 @@ async fn a_failing_lookup_is_not_a_404() {
     diesel::sql_query("ALTER TABLE jobs_away RENAME TO jobs").execute(&mut app.conn()).unwrap();
     assert_eq!(app.get_as(&employer, &format!("/v1/jobs/{job}")).send().await.unwrap().status(), 200);
 }
+
+/// A relay step whose stream write went through but whose commit was lost
+/// (the process died or the connection was cut between the two) runs again
+/// from the old cursor: the stream still holds each event once. Found by
+/// reading the relay for scripts/chaos/exactly-once.sh, whose proxy cuts
+/// connections at any moment.
+#[tokio::test]
+async fn a_relay_step_repeated_after_a_lost_commit_publishes_each_event_once() {
+    let app = TestApp::spawn().await;
+    let (_, county) = app.org("安龙县就业局", "county_office", Some("522328")).await;
+    let (employer_id, employer) = app.org("东莞某电子厂", "employer", None).await;
+    let (broker_id, broker) = app.org("安龙县劳务公司", "broker", None).await;
+    let mut w = qianlink_tests::worker_json(
+        &qianlink_tests::id_number("522328", "19900101", 101),
+        "522328",
+        "HH-1",
+        "unemployed",
+    );
+    w["categories"] = json!(["relocated", "poverty_alleviated"]);
+    let worker = json(app.post_as(&county, "/v1/workers").json(&w).send().await.unwrap()).await["id"].clone();
+    let body = json!({"worker_id": worker, "employer_org_id": employer_id, "broker_org_id": broker_id,
+        "start_date": "2024-01-15", "contract_months": 12, "work_county_code": "441900", "organised_by": "broker"});
+    let res = app.post_as(&broker, "/v1/placements").json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let placement = json(res).await["id"].as_str().unwrap().to_owned();
+    for month in ["2024-01", "2024-02", "2024-03", "2024-04"] {
+        let r = json!({"month": month, "employed": true, "social_insurance_paid": true, "wage": 5200});
+        let res = app.post_as(&employer, &format!("/v1/placements/{placement}/reports")).json(&r).send().await.unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    let res = app.post_as(&app.admin_key, "/v1/milestones/scan?as_of=2024-12-31").send().await.unwrap();
+    assert_eq!(json(res).await["events_created"], 2);
+    let relay = |app: &TestApp| {
+        let state = app.state.clone();
+        async move {
+            // Another test's open transaction may hold the outbox horizon back a moment.
+            for _ in 0..200 {
+                let s = state.clone();
+                let n = tokio::task::spawn_blocking(move || api::tasks::relay_once(&s)).await.unwrap().unwrap();
+                if n == Some(2) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("the relay did not publish the two events");
+        }
+    };
+    relay(&app).await;
+    // The cursor's advance is lost: the next step sees the same two events.
+    diesel::sql_query("UPDATE outbox_cursors SET last_txid = 0, last_id = 0 WHERE consumer = 'relay:subsidy-events'")
+        .execute(&mut app.conn())
+        .unwrap();
+    relay(&app).await;
+    let mut r = redis::Client::open(qianlink_tests::redis_url()).unwrap().get_connection().unwrap();
+    let len: usize = redis::cmd("XLEN").arg(api::tasks::stream_key(&app.state)).query(&mut r).unwrap();
+    assert_eq!(len, 2, "each event once in the stream");
+}
