@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ENV_FILE := .local/services.env
 CARGO ?= cargo
 
-.PHONY: demo test lint services services-stop build fmt
+.PHONY: demo test lint services services-stop build fmt chaos
 
 ## Start PostgreSQL and Redis (installed when missing), migrate, and serve on 127.0.0.1:8080.
 demo: services
@@ -22,6 +22,14 @@ test: services
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## The fault scenarios of docs/reliability.md (not in CI; about 5 minutes): crash safety, Redis
+## down, exactly once under concurrency. Each builds what it needs and runs its own PostgreSQL
+## and Redis on other ports; `make services` is not needed and not touched.
+chaos:
+	scripts/chaos/crash.sh
+	scripts/chaos/redis-down.sh
+	scripts/chaos/exactly-once.sh
 
 ## Private PostgreSQL (127.0.0.1:55432) and Redis (127.0.0.1:56379) under .local/.
 services:
