@@ -89,7 +89,7 @@ pub fn relay_step(
         let mut events = events_by_ids(conn, &ids)?;
         events.sort_by_key(|e| e.id);
         if !events.is_empty() {
-            publish(&events).map_err(|e| StoreError::Unavailable(format!("publishing failed: {e}")))?;
+            publish(&events).map_err(|e| StoreError::Other(format!("publishing to the stream failed: {e}")))?;
             let hooks: Vec<Uuid> = webhooks::table.filter(webhooks::active.eq(true)).select(webhooks::id).load(conn)?;
             let rows: Vec<_> = hooks
                 .iter()
