@@ -11,14 +11,14 @@
 # the Redis stream <prefix>subsidy-events, and the bot queue (offers sent to
 # a fake Telegram). Exits non-zero when anything acknowledged is lost.
 #
-# Private services: PostgreSQL on $CHAOS_PG_PORT (55441), Redis on
-# $CHAOS_REDIS_PORT (56381), the API on $CHAOS_API_PORT (18181); data and
+# Private services: PostgreSQL on $CHAOS_PG_PORT (25441), Redis on
+# $CHAOS_REDIS_PORT (26381), the API on $CHAOS_API_PORT (18181); data and
 # logs in .local/chaos-crash/. CHAOS_ROUNDS (default 4) kill rounds.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-chaos_init crash "${CHAOS_PG_PORT:-55441}" "${CHAOS_REDIS_PORT:-56381}"
+chaos_init crash "${CHAOS_PG_PORT:-25441}" "${CHAOS_REDIS_PORT:-26381}"
 PORT="${CHAOS_API_PORT:-18181}"
 API="http://127.0.0.1:$PORT"
 D="$CHAOS_DIR"

@@ -13,15 +13,15 @@
 # exist exactly once per (rule, person), nothing else, announced once in the
 # outbox and present once in the Redis stream.
 #
-# Private services: PostgreSQL on $CHAOS_PG_PORT (55443), Redis on
-# $CHAOS_REDIS_PORT (56383), the proxy on $CHAOS_PROXY_PORT (55453), the
+# Private services: PostgreSQL on $CHAOS_PG_PORT (25443), Redis on
+# $CHAOS_REDIS_PORT (26383), the proxy on $CHAOS_PROXY_PORT (25453), the
 # servers on 18183 and 18184; data and logs in .local/chaos-exactly-once/.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-chaos_init exactly-once "${CHAOS_PG_PORT:-55443}" "${CHAOS_REDIS_PORT:-56383}"
-PROXY_PORT="${CHAOS_PROXY_PORT:-55453}"
+chaos_init exactly-once "${CHAOS_PG_PORT:-25443}" "${CHAOS_REDIS_PORT:-26383}"
+PROXY_PORT="${CHAOS_PROXY_PORT:-25453}"
 PA=18183
 PB=18184
 A="http://127.0.0.1:$PA"

@@ -1,7 +1,9 @@
 # Shared by the fault scripts in scripts/chaos/ (sourced, not run).
 #
 # Each scenario runs against its OWN PostgreSQL cluster and Redis, on ports of
-# its own, with data under .local/chaos-<name>/: the project's services
+# its own (below 32768, out of the range the kernel hands out to outgoing
+# connections, so that a restart can always bind them again), with data under
+# .local/chaos-<name>/: the project's services
 # (`make services`, 55432 and 56379) are never touched, because the scripts
 # kill what they start. Everything started here is recorded and stopped by
 # `chaos_cleanup` (installed as the EXIT trap by `chaos_init`).

@@ -10,14 +10,14 @@
 # through Redis again. Exits non-zero when a request failed during the
 # outage or anything queued was lost.
 #
-# Private services: PostgreSQL on $CHAOS_PG_PORT (55442), Redis on
-# $CHAOS_REDIS_PORT (56382), the API on $CHAOS_API_PORT (18182); data and
+# Private services: PostgreSQL on $CHAOS_PG_PORT (25442), Redis on
+# $CHAOS_REDIS_PORT (26382), the API on $CHAOS_API_PORT (18182); data and
 # logs in .local/chaos-redis-down/.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-chaos_init redis-down "${CHAOS_PG_PORT:-55442}" "${CHAOS_REDIS_PORT:-56382}"
+chaos_init redis-down "${CHAOS_PG_PORT:-25442}" "${CHAOS_REDIS_PORT:-26382}"
 PORT="${CHAOS_API_PORT:-18182}"
 API="http://127.0.0.1:$PORT"
 D="$CHAOS_DIR"
