@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ENV_FILE := .local/services.env
 CARGO ?= cargo
 
-.PHONY: demo chat tour-check test lint fuzz services services-stop build fmt
+.PHONY: demo chat tour-check test lint fuzz chaos services services-stop build fmt
 
 ## Start PostgreSQL and Redis (installed when missing), build, migrate, generate the demo
 ## province once, run the chain, print the tour, and serve on 127.0.0.1:8080.
@@ -37,6 +37,14 @@ lint:
 ## (pinned in scripts/fuzz-requirements.txt, installed into .local/fuzz-venv); non-zero on any failure.
 fuzz: services
 	@CARGO=$(CARGO) timeout --kill-after=15 600 scripts/fuzz.sh
+
+## The fault scenarios of docs/reliability.md (not in CI; about 5 minutes): crash safety, Redis
+## down, exactly once under concurrency. Each builds what it needs and runs its own PostgreSQL
+## and Redis on other ports; `make services` is not needed and not touched.
+chaos:
+	scripts/chaos/crash.sh
+	scripts/chaos/redis-down.sh
+	scripts/chaos/exactly-once.sh
 
 ## Private PostgreSQL (127.0.0.1:55432) and Redis (127.0.0.1:56379) under .local/.
 services:

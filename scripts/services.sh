@@ -156,9 +156,12 @@ status() {
   if redis_pid >/dev/null; then echo "Redis: running on 127.0.0.1:$REDIS_PORT"; else echo "Redis: not running"; fi
 }
 
-case "${1:-start}" in
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
-  *) die "usage: $0 start|stop|status" ;;
-esac
+# Sourced (scripts/chaos/lib.sh reuses the functions above): define, run nothing.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "${1:-start}" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    *) die "usage: $0 start|stop|status" ;;
+  esac
+fi

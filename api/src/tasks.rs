@@ -26,11 +26,34 @@ pub fn event_payload(e: &Event) -> serde_json::Value {
     })
 }
 
-/// One relay step (blocking): `Ok(Some(n))` published n events, `Ok(None)`
-/// another replica holds the relay.
+/// How long the relay remembers which events it put in the stream.
+pub const PUBLISHED_MEMORY_SECS: u64 = 7 * 24 * 3600;
+
+/// Adds each event to the stream unless its id was published within the
+/// memory window: a step whose XADD went through but whose commit was lost
+/// (the process died, PostgreSQL or the network cut the connection) is run
+/// again, and must not put its events in the stream twice. The ids sit in a
+/// sorted set scored by publication time, trimmed to the window.
+const PUBLISH_ONCE: &str = r"
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))
+local added = 0
+for i = 3, #ARGV, 2 do
+  if redis.call('ZADD', KEYS[2], 'NX', now, ARGV[i]) == 1 then
+    redis.call('XADD', KEYS[1], '*', 'event_id', ARGV[i], 'payload', ARGV[i + 1])
+    added = added + 1
+  end
+end
+return added
+";
+
+/// One relay step (blocking): `Ok(Some(n))` handed n events to the stream
+/// (each is added once, see [`PUBLISH_ONCE`]), `Ok(None)` another replica
+/// holds the relay.
 pub fn relay_once(state: &AppState) -> Result<Option<usize>, StoreError> {
     let mut conn = state.pool.get()?;
     let stream = stream_key(state);
+    let published = state.redis.key("subsidy-events:published");
     let url = state.settings.redis_url.clone();
     let mut redis_conn: Option<redis::Connection> = None;
     store::webhooks::relay_step(&mut conn, 500, &mut |events| {
@@ -40,18 +63,14 @@ pub fn relay_once(state: &AppState) -> Result<Option<usize>, StoreError> {
             redis_conn = Some(c);
         }
         let Some(c) = redis_conn.as_mut() else { return Err("no redis connection".into()) };
-        let mut pipe = redis::pipe();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+        let script = redis::Script::new(PUBLISH_ONCE);
+        let mut call = script.key(&stream);
+        call.key(&published).arg(now).arg(PUBLISHED_MEMORY_SECS);
         for e in events {
-            pipe.cmd("XADD")
-                .arg(&stream)
-                .arg("*")
-                .arg("event_id")
-                .arg(e.id.to_string())
-                .arg("payload")
-                .arg(event_payload(e).to_string())
-                .ignore();
+            call.arg(e.id.to_string()).arg(event_payload(e).to_string());
         }
-        pipe.query::<()>(c).map_err(|e| e.to_string())
+        call.invoke::<i64>(c).map(|_| ()).map_err(|e| e.to_string())
     })
 }
 

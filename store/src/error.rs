@@ -39,7 +39,12 @@ impl From<DieselError> for StoreError {
                     DatabaseErrorKind::ForeignKeyViolation
                     | DatabaseErrorKind::CheckViolation
                     | DatabaseErrorKind::NotNullViolation => StoreError::Constraint { constraint },
-                    DatabaseErrorKind::ClosedConnection => StoreError::Unavailable(info.message().to_owned()),
+                    // The connection died (PostgreSQL restarted, the network cut it):
+                    // unavailable, not an internal error, whether the failure came
+                    // back in a result or when sending the query.
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                        StoreError::Unavailable(info.message().to_owned())
+                    }
                     _ => StoreError::Database(DieselError::DatabaseError(kind, info)),
                 }
             }
@@ -51,5 +56,21 @@ impl From<DieselError> for StoreError {
 impl From<diesel::r2d2::PoolError> for StoreError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         StoreError::Unavailable(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A query sent on a connection PostgreSQL dropped fails with
+    /// `UnableToSendCommand` ("no connection to the server"): that is the
+    /// database being unavailable (503), not an internal error (500).
+    #[test]
+    fn a_dead_connection_is_unavailable() {
+        for kind in [DatabaseErrorKind::UnableToSendCommand, DatabaseErrorKind::ClosedConnection] {
+            let e = DieselError::DatabaseError(kind, Box::new("no connection to the server".to_owned()));
+            assert!(matches!(StoreError::from(e), StoreError::Unavailable(_)));
+        }
     }
 }

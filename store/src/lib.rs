@@ -33,12 +33,18 @@ pub type Conn = PooledConnection<ConnectionManager<PgConnection>>;
 
 /// A connection pool that does not connect until first used, so a server can
 /// start (and answer `/readyz` with 503) while PostgreSQL is down.
+///
+/// Every connection is tested (`SELECT 1`) when it is checked out: diesel
+/// marks a connection broken only when a transaction on it fails, so without
+/// the test a connection that PostgreSQL dropped (a restart, a network cut)
+/// would go back to the pool and fail every plain query given to it, for
+/// ever. The test costs one round trip per checkout.
 pub fn pool(database_url: &str, max_size: u32) -> Result<Pool, StoreError> {
     R2Pool::builder()
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
-        .test_on_check_out(false)
+        .test_on_check_out(true)
         .build(ConnectionManager::<PgConnection>::new(database_url))
         .map_err(|e| StoreError::Unavailable(e.to_string()))
 }

@@ -61,8 +61,10 @@ struct Locked {
 /// One step of the relay, in one transaction that holds the relay lock:
 /// read subsidy events after the relay's cursor, hand them to `publish`
 /// (the Redis stream), queue a delivery per active webhook, and advance the
-/// cursor. If `publish` fails nothing advances and the step is retried:
-/// consumers may see an event twice, never zero times. Returns the number of
+/// cursor. If `publish` fails nothing advances and the step is retried; if
+/// the commit fails after `publish` succeeded, the step is retried too and
+/// `publish` sees the same events again (it must skip what it already
+/// published: `api::tasks::relay_once` does). Returns the number of
 /// events published, or `None` when another replica holds the lock.
 pub fn relay_step(
     conn: &mut PgConnection,
@@ -87,7 +89,7 @@ pub fn relay_step(
         let mut events = events_by_ids(conn, &ids)?;
         events.sort_by_key(|e| e.id);
         if !events.is_empty() {
-            publish(&events).map_err(|e| StoreError::Unavailable(format!("publishing failed: {e}")))?;
+            publish(&events).map_err(|e| StoreError::Other(format!("publishing to the stream failed: {e}")))?;
             let hooks: Vec<Uuid> = webhooks::table.filter(webhooks::active.eq(true)).select(webhooks::id).load(conn)?;
             let rows: Vec<_> = hooks
                 .iter()

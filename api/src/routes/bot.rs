@@ -1,6 +1,6 @@
 //! The workers' bot (#6): one-time binding codes issued by an officer.
 
-use super::parse_id;
+use super::{missing, parse_id};
 use crate::auth::{Auth, LedgerKeeper};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -35,7 +35,7 @@ pub async fn binding_code(
     let vault = state.vault.clone();
     let (code, expires_at) = state
         .db(move |conn| {
-            let county = store::workers::county_of(conn, worker_id).map_err(|_| ApiError::not_found("worker"))?;
+            let county = store::workers::county_of(conn, worker_id).map_err(missing("worker"))?;
             caller.require_county(&county)?;
             Ok(store::bot::create_code(conn, &vault, worker_id, &caller.actor())?)
         })

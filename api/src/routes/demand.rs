@@ -2,6 +2,7 @@
 //! Shanghai), submit (employment items become jobs), versions, reopen,
 //! Excel in and out, consolidation, and supply against demand.
 
+use super::missing;
 use super::workers::read_upload;
 use crate::auth::{AdminOnly, AnyRole, Auth, Caller};
 use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
@@ -164,7 +165,7 @@ pub async fn set_team(
     let actor = auth.actor();
     let out = state
         .db(move |conn| {
-            let o = store::orgs::get(conn, org).map_err(|_| ApiError::not_found("organisation"))?;
+            let o = store::orgs::get(conn, org).map_err(missing("organisation"))?;
             if o.kind != "coop_team" {
                 return Err(ApiError::field("org_id", "is not a cooperation team"));
             }

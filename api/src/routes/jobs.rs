@@ -1,7 +1,7 @@
 //! Jobs: post, read, change, close, list.
 
 use super::orgs::conn_tx;
-use super::{limit, next_cursor, parse_id, uuid_cursor};
+use super::{limit, missing, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AnyRole, Auth, Caller, JobPoster};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::json::Json;
@@ -168,7 +168,7 @@ pub async fn get_job(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "job")?;
-    let job = state.db(move |conn| store::jobs::get(conn, id).map_err(|_| ApiError::not_found("job"))).await?;
+    let job = state.db(move |conn| store::jobs::get(conn, id).map_err(missing("job"))).await?;
     Ok(HttpResponse::Ok().json(JobOut::from(job)))
 }
 
@@ -191,7 +191,7 @@ pub async fn patch_job(
     let job = state
         .db(move |conn| {
             conn_tx(conn, |conn| {
-                let current = store::jobs::get(conn, id).map_err(|_| ApiError::not_found("job"))?;
+                let current = store::jobs::get(conn, id).map_err(missing("job"))?;
                 require_owner(&caller, &current)?;
                 let merged = merge(&current, patch);
                 let job = checked(conn, &merged)?;
@@ -235,7 +235,7 @@ pub async fn close_job(
     let job = state
         .db(move |conn| {
             conn_tx(conn, |conn| {
-                let current = store::jobs::get(conn, id).map_err(|_| ApiError::not_found("job"))?;
+                let current = store::jobs::get(conn, id).map_err(missing("job"))?;
                 require_owner(&caller, &current)?;
                 Ok(store::jobs::close(conn, id, &caller.actor())?)
             })

@@ -1,6 +1,6 @@
 //! Candidates for a job, recommendations for a worker, and offers.
 
-use super::{limit, next_cursor, parse_id, uuid_cursor};
+use super::{limit, missing, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AnyRole, Auth, Caller, LedgerKeeper};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::json::Json;
@@ -179,7 +179,7 @@ pub async fn candidates(
     let vault = state.vault.clone();
     let today = state.today();
     let items = with_matcher(&state, move |m, conn| {
-        let job_row = store::jobs::get(conn, job_id).map_err(|_| ApiError::not_found("job"))?;
+        let job_row = store::jobs::get(conn, job_id).map_err(missing("job"))?;
         may_rank(&caller, job_row.row.org_id)?;
         let poster = caller.org_id == job_row.row.org_id;
         let job = store::matching::job_snapshot(conn, job_id, today)?;
@@ -241,9 +241,9 @@ pub async fn candidate(
     let caller = auth.clone();
     let today = state.today();
     let out = with_matcher(&state, move |m, conn| {
-        let county = store::workers::county_of(conn, worker_id).map_err(|_| ApiError::not_found("worker"))?;
+        let county = store::workers::county_of(conn, worker_id).map_err(missing("worker"))?;
         caller.require_county(&county)?;
-        let job = store::matching::job_snapshot(conn, job_id, today).map_err(|_| ApiError::not_found("job"))?;
+        let job = store::matching::job_snapshot(conn, job_id, today).map_err(missing("job"))?;
         let cs = m.store.read().map_err(|_| ApiError::new(ErrorCode::Internal))?;
         let Some(w) = cs.get(worker_id) else {
             return Ok(PairOut {
@@ -293,7 +293,7 @@ pub async fn recommendations(
     let caller = auth.clone();
     let today = state.today();
     let items = with_matcher(&state, move |m, conn| {
-        let county = store::workers::county_of(conn, worker_id).map_err(|_| ApiError::not_found("worker"))?;
+        let county = store::workers::county_of(conn, worker_id).map_err(missing("worker"))?;
         caller.require_county(&county)?;
         recommend(m, conn, worker_id, limit, today)
     })
@@ -349,7 +349,7 @@ pub async fn plan_offers(
     let caller = auth.clone();
     let today = state.today();
     let offers = with_matcher(&state, move |m, conn| {
-        let job_row = store::jobs::get(conn, job_id).map_err(|_| ApiError::not_found("job"))?;
+        let job_row = store::jobs::get(conn, job_id).map_err(missing("job"))?;
         may_rank(&caller, job_row.row.org_id)?;
         let job = store::matching::job_snapshot(conn, job_id, today)?;
         if !job.open {

@@ -16,6 +16,7 @@ pub mod subsidies;
 pub mod workers;
 
 use crate::error::{ApiError, ErrorCode};
+use store::StoreError;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -119,6 +120,24 @@ pub fn uuid_cursor(c: Option<&str>) -> Result<Option<Uuid>, ApiError> {
 /// Next cursor: the last item's key when the page is full.
 pub fn next_cursor<T>(items: &[T], limit: i64, key: impl Fn(&T) -> String) -> Option<String> {
     if items.len() as i64 == limit { items.last().map(key) } else { None }
+}
+
+/// For `map_err` on a lookup: a missing row answers 404 naming `what`; any
+/// other failure keeps its own answer. PostgreSQL being unreachable must stay
+/// a 503, which clients retry, never become a 404, which they would not.
+pub fn missing(what: &'static str) -> impl FnOnce(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => ApiError::not_found(what),
+        other => other.into(),
+    }
+}
+
+/// As [`missing`], for a body field naming the record: 422 on that field.
+pub fn missing_field(field: &'static str, problem: &'static str) -> impl FnOnce(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => ApiError::field(field, problem),
+        other => other.into(),
+    }
 }
 
 /// A path id that is not a UUID names nothing: 404.

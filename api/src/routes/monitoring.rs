@@ -1,6 +1,7 @@
 //! Monthly monitoring rounds (月调度): opening, answers, reports in JSON and
 //! as a workbook with native Excel charts, and the year view.
 
+use super::missing_field;
 use super::workers::{read_upload, scoped_county};
 use crate::auth::{Auth, Caller, LedgerKeeper};
 use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
@@ -179,7 +180,7 @@ fn check_worker(
     period: YearMonth,
     worker: Uuid,
 ) -> Result<(), ApiError> {
-    let county = store::workers::county_of(conn, worker).map_err(|_| ApiError::field("worker_id", "no such worker"))?;
+    let county = store::workers::county_of(conn, worker).map_err(missing_field("worker_id", "no such worker"))?;
     caller.require_county(&county)?;
     if !store::monitoring::round_open(conn, period, &county)? {
         return Err(ApiError::conflict(format!("No {period} round is open for county {county}; open it first.")));

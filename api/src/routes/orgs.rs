@@ -1,6 +1,6 @@
 //! Organisations and API keys.
 
-use super::{limit, next_cursor, parse_id, uuid_cursor};
+use super::{limit, missing, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AdminOnly, AnyRole, Auth};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::json::Json;
@@ -248,7 +248,7 @@ pub async fn get_org(
     if !auth.is_admin() && auth.org_id != id {
         return Err(ApiError::new(ErrorCode::OtherTenant));
     }
-    let org = state.db(move |conn| store::orgs::get(conn, id).map_err(|_| ApiError::not_found("organisation"))).await?;
+    let org = state.db(move |conn| store::orgs::get(conn, id).map_err(missing("organisation"))).await?;
     Ok(HttpResponse::Ok().json(OrgOut::from(org)))
 }
 
@@ -280,7 +280,7 @@ pub async fn create_key(
     let key = state
         .db(move |conn| {
             conn_tx(conn, |conn| {
-                store::orgs::get(conn, org_id).map_err(|_| ApiError::not_found("organisation"))?;
+                store::orgs::get(conn, org_id).map_err(missing("organisation"))?;
                 let key = store::orgs::create_key(conn, org_id, &issued_to, expires_on, None)?;
                 store::audit::record(
                     conn,

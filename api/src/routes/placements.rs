@@ -2,7 +2,7 @@
 //! resolutions, and the placement with its evidence and milestones.
 
 use super::orgs::conn_tx;
-use super::{limit, next_cursor, parse_id, uuid_cursor};
+use super::{limit, missing, missing_field, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AnyRole, Auth, Caller};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::json::Json;
@@ -196,7 +196,7 @@ fn may_see(conn: &mut PgConnection, caller: &Caller, p: &Placement) -> Result<()
 }
 
 fn load(conn: &mut PgConnection, id: Uuid) -> Result<Placement, ApiError> {
-    store::placements::get(conn, id).map_err(|_| ApiError::not_found("placement"))
+    store::placements::get(conn, id).map_err(missing("placement"))
 }
 
 fn month_param(p: &mut Problems, v: Option<&str>) -> Option<YearMonth> {
@@ -297,8 +297,8 @@ pub async fn create_placement(
     let placement = state
         .db(move |conn| {
             if caller.kind == OrgKind::CountyOffice {
-                let c = store::workers::county_of(conn, worker_id)
-                    .map_err(|_| ApiError::field("worker_id", "no such worker"))?;
+                let c =
+                    store::workers::county_of(conn, worker_id).map_err(missing_field("worker_id", "no such worker"))?;
                 caller.require_county(&c)?;
             }
             Ok(store::placements::create(conn, &new, caller.org_id, &caller.actor())?)

@@ -2,7 +2,7 @@
 //! review (four eyes), the publication list, and webhooks.
 
 use super::orgs::conn_tx;
-use super::{code_param, limit, next_cursor, parse_id, uuid_cursor};
+use super::{code_param, limit, missing, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AdminOnly, AnyRole, Auth, Caller};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::json::Json;
@@ -259,9 +259,7 @@ pub async fn get_event(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "subsidy event")?;
-    let e = state
-        .db(move |conn| store::subsidies::event(conn, id).map_err(|_| ApiError::not_found("subsidy event")))
-        .await?;
+    let e = state.db(move |conn| store::subsidies::event(conn, id).map_err(missing("subsidy event"))).await?;
     if !visible(&auth, &e) {
         return Err(ApiError::new(ErrorCode::OtherTenant));
     }
@@ -329,7 +327,7 @@ pub async fn review(
     let e = state
         .db(move |conn| {
             conn_tx(conn, |conn| {
-                let e = store::subsidies::event(conn, id).map_err(|_| ApiError::not_found("subsidy event"))?;
+                let e = store::subsidies::event(conn, id).map_err(missing("subsidy event"))?;
                 if !matches!(caller.kind, OrgKind::Admin | OrgKind::CountyOffice) {
                     return Err(ApiError::with_message(
                         ErrorCode::Forbidden,

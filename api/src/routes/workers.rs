@@ -2,7 +2,7 @@
 //! training records, and Excel/CSV import and export.
 
 use super::orgs::conn_tx;
-use super::{code_param, limit, next_cursor, parse_id, uuid_cursor};
+use super::{code_param, limit, missing, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AdminOnly, Auth, Caller, LedgerKeeper};
 use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 use crate::json::Json;
@@ -209,7 +209,7 @@ pub struct ExportQuery {
 
 /// Load a worker's county and check the caller keeps that ledger.
 fn keeper_of(conn: &mut diesel::PgConnection, caller: &Caller, id: Uuid) -> Result<String, ApiError> {
-    let county = store::workers::county_of(conn, id).map_err(|_| ApiError::not_found("worker"))?;
+    let county = store::workers::county_of(conn, id).map_err(missing("worker"))?;
     caller.require_county(&county)?;
     Ok(county)
 }
@@ -453,7 +453,7 @@ pub async fn transfer_worker(
     let (actor, today) = (auth.actor(), state.today());
     let v = state
         .db(move |conn| {
-            store::workers::county_of(conn, id).map_err(|_| ApiError::not_found("worker"))?;
+            store::workers::county_of(conn, id).map_err(missing("worker"))?;
             let site = (!site.is_empty()).then_some(site);
             Ok(store::workers::transfer(conn, id, county.as_str(), &household, site.as_deref(), &actor, today)?)
         })
