@@ -16,7 +16,8 @@ pub struct Health {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
-    /// `ready` or `unavailable`.
+    /// `ready` (both answer), `degraded` (Redis does not: the API serves with per-process rate
+    /// limits while the relay and the bot wait) or `unavailable` (PostgreSQL does not).
     pub status: &'static str,
     pub search_index: IndexState,
     /// The services that do not answer: `postgresql`, `redis`.
@@ -47,9 +48,11 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// 200 when PostgreSQL and Redis answer; 503 naming the one that does not.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Ready", body = Readiness),
-    (status = 503, description = "PostgreSQL or Redis is down; `down` names it", body = Readiness)))]
+/// 200 while PostgreSQL answers (`ready`, or `degraded` naming `redis` in `down` when Redis does
+/// not: the API still serves every request then); 503 when PostgreSQL does not, since no request
+/// can be served without it.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Serving: `ready`, or `degraded` with `down` naming `redis`", body = Readiness),
+    (status = 503, description = "PostgreSQL is down; `down` names it (and `redis` if that is down too)", body = Readiness)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
@@ -75,11 +78,15 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let (indexer, pool) = (state.search.clone(), state.pool.clone());
     let lag = web::block(move || indexer.lag(&pool).ok()).await.ok().flatten();
     let body = Readiness {
-        status: if down.is_empty() { "ready" } else { "unavailable" },
+        status: match (&pg, &redis) {
+            (Err(_), _) => "unavailable",
+            (Ok(()), Err(_)) => "degraded",
+            (Ok(()), Ok(())) => "ready",
+        },
         search_index: IndexState { lag, docs: state.search.index.num_docs() },
         postgresql: describe(&pg),
         redis: describe(&redis),
         down,
     };
-    if body.down.is_empty() { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+    if pg.is_ok() { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }

@@ -31,6 +31,9 @@
 //!   in Redis) and the row is retried after it; `403` (the worker blocked
 //!   the bot) → the chat is marked unreachable and nothing more is sent to
 //!   it; network errors → retry with exponential backoff (up to 10 attempts).
+//!   Only a send that was tried and failed counts as an attempt: a row put
+//!   back unsent (Redis unreachable, the per-chat limit, a 429 pause) gets
+//!   back the attempt its claim counted, however long the outage.
 //! * **Durability.** A row is claimed as `sending` before it is sent and
 //!   recorded as `sent` with the channel's message id after (in batches,
 //!   every 100 ms). The moment the channel confirms a message, its row and
@@ -439,7 +442,12 @@ async fn lead<T: Transport>(
                 // Without the shared limits nothing is sent: put the rows back.
                 tracing::warn!(error = %e, "dispatcher: Redis unreachable; pausing");
                 for (o, _) in sendable {
-                    let _ = tx.send(Delivery::Retry { id: o.id, after_secs: 1.0, error: "redis unreachable".into() });
+                    let _ = tx.send(Delivery::Retry {
+                        id: o.id,
+                        after_secs: 1.0,
+                        error: "redis unreachable".into(),
+                        attempted: false,
+                    });
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
@@ -455,6 +463,7 @@ async fn lead<T: Transport>(
                         id: o.id,
                         after_secs: wait.as_secs_f64().max(0.05),
                         error: "per-chat limit".into(),
+                        attempted: false,
                     });
                     continue;
                 }
@@ -474,6 +483,7 @@ async fn lead<T: Transport>(
                         id: o.id,
                         after_secs: (pause - now) as f64 / 1000.0,
                         error: "paused after 429".into(),
+                        attempted: false,
                     });
                     return;
                 }
@@ -493,7 +503,12 @@ async fn lead<T: Transport>(
                             tracing::warn!(error = %e, "dispatcher: cannot share the 429 pause");
                         }
                         tracing::warn!(after_secs = after.as_secs_f64(), "dispatcher: 429, pausing");
-                        Delivery::Retry { id: o.id, after_secs: after.as_secs_f64(), error: "429".into() }
+                        Delivery::Retry {
+                            id: o.id,
+                            after_secs: after.as_secs_f64(),
+                            error: "429".into(),
+                            attempted: false,
+                        }
                     }
                     SendResult::Blocked(e) => Delivery::Unreachable {
                         id: o.id,
@@ -502,7 +517,7 @@ async fn lead<T: Transport>(
                         error: e,
                     },
                     SendResult::Transient(e) if o.attempts < 10 => {
-                        Delivery::Retry { id: o.id, after_secs: backoff(o.attempts), error: e }
+                        Delivery::Retry { id: o.id, after_secs: backoff(o.attempts), error: e, attempted: true }
                     }
                     SendResult::Transient(e) | SendResult::Permanent(e) => Delivery::Failed { id: o.id, error: e },
                 };

@@ -416,12 +416,14 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         bail!("QIANLINK_BOT_RATE must be at least 1 message per second");
     }
     s.telegram_token = args.telegram_token.clone().filter(|t| !t.trim().is_empty()).map(api::settings::BotToken);
-    if let Some(url) = &args.telegram_api_url
+    // Empty means unset (api.telegram.org), as for the token and the webhook URL: an
+    // `QIANLINK_TELEGRAM_API_URL=` left in an env file must not stop the server.
+    s.telegram_api_url = args.telegram_api_url.clone().filter(|u| !u.trim().is_empty());
+    if let Some(url) = &s.telegram_api_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
-        bail!("QIANLINK_TELEGRAM_API_URL must be an http:// or https:// URL");
+        bail!("QIANLINK_TELEGRAM_API_URL must be an http:// or https:// URL (or empty for api.telegram.org)");
     }
-    s.telegram_api_url = args.telegram_api_url.clone();
     s.bot_rate = args.bot_rate;
     s.telegram_webhook_url = args.telegram_webhook_url.clone().filter(|u| !u.trim().is_empty());
     s.telegram_webhook_listen = args.telegram_webhook_listen.clone();
@@ -622,4 +624,39 @@ fn chat(args: ChatArgs) -> anyhow::Result<()> {
     s.db_pool_size = 2;
     s.index_dir = std::env::temp_dir().join(format!("qianlink-chat-index-{}", std::process::id()));
     crate::chat::run(crate::chat::ChatConfig { settings: s, phone })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // test code
+mod tests {
+    use super::*;
+
+    fn serve_settings(extra: &[&str]) -> anyhow::Result<Settings> {
+        let key = "00".repeat(32);
+        let mut argv = vec![
+            "qianlink",
+            "serve",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/none",
+            "--redis-url",
+            "redis://127.0.0.1:1",
+            "--data-key",
+            &key,
+        ];
+        argv.extend_from_slice(extra);
+        let cli = Cli::try_parse_from(argv).expect("arguments parse");
+        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        settings(&args)
+    }
+
+    #[test]
+    fn an_empty_telegram_api_url_means_the_default() {
+        // Found while writing make chaos: an empty value (a bot switched off in an env file) stopped `serve`.
+        let s = serve_settings(&["--telegram-api-url", ""]).expect("an empty URL is accepted");
+        assert_eq!(s.telegram_api_url, None);
+        let s = serve_settings(&["--telegram-api-url", "http://127.0.0.1:9/"]).expect("a URL is accepted");
+        assert_eq!(s.telegram_api_url.as_deref(), Some("http://127.0.0.1:9/"));
+        let e = serve_settings(&["--telegram-api-url", "api.telegram.org"]).expect_err("not a URL");
+        assert!(e.to_string().contains("QIANLINK_TELEGRAM_API_URL"), "{e}");
+    }
 }

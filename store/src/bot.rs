@@ -613,11 +613,15 @@ pub enum Delivery {
         id: i64,
         message_id: i64,
     },
-    /// Try again after `after_secs` (429, network trouble, per-chat limit).
+    /// Try again after `after_secs`. `attempted` is true when a send was tried and failed
+    /// (network trouble); false when the row is put back unsent (Redis unreachable, the per-chat
+    /// limit, a 429 pause), which gives back the attempt its claim counted, so waiting out an
+    /// outage never uses up the attempts a push has against real failures.
     Retry {
         id: i64,
         after_secs: f64,
         error: String,
+        attempted: bool,
     },
     Skipped {
         id: i64,
@@ -644,7 +648,8 @@ pub fn record(conn: &mut PgConnection, batch: &[Delivery]) -> Result<(), StoreEr
     }
     conn.transaction(|conn| {
         let (mut sent_ids, mut sent_msgs) = (Vec::new(), Vec::new());
-        let (mut retry_ids, mut retry_secs, mut retry_errs) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut retry_ids, mut retry_secs, mut retry_errs, mut retry_tried) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut end_ids, mut end_states, mut end_errs) = (Vec::new(), Vec::new(), Vec::new());
         for d in batch {
             match d {
@@ -652,10 +657,11 @@ pub fn record(conn: &mut PgConnection, batch: &[Delivery]) -> Result<(), StoreEr
                     sent_ids.push(*id);
                     sent_msgs.push(*message_id);
                 }
-                Delivery::Retry { id, after_secs, error } => {
+                Delivery::Retry { id, after_secs, error, attempted } => {
                     retry_ids.push(*id);
                     retry_secs.push(*after_secs);
                     retry_errs.push(error.clone());
+                    retry_tried.push(*attempted);
                 }
                 Delivery::Skipped { id, reason } => {
                     end_ids.push(*id);
@@ -695,12 +701,14 @@ pub fn record(conn: &mut PgConnection, batch: &[Delivery]) -> Result<(), StoreEr
         if !retry_ids.is_empty() {
             diesel::sql_query(
                 "UPDATE bot_queue q SET state = 'pending', not_before = now() + make_interval(secs => s.secs), \
-                        last_error = s.err \
-                   FROM unnest($1::bigint[], $2::float8[], $3::text[]) AS s(id, secs, err) WHERE q.id = s.id",
+                        last_error = s.err, attempts = CASE WHEN s.tried THEN q.attempts ELSE greatest(q.attempts - 1, 0) END \
+                   FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::bool[]) AS s(id, secs, err, tried) \
+                  WHERE q.id = s.id",
             )
             .bind::<Array<BigInt>, _>(&retry_ids)
             .bind::<Array<Double>, _>(&retry_secs)
             .bind::<Array<Text>, _>(&retry_errs)
+            .bind::<Array<Bool>, _>(&retry_tried)
             .execute(conn)?;
         }
         if !end_ids.is_empty() {

@@ -417,7 +417,62 @@ async fn a_429_is_honoured() {
         "nothing is sent during the pause"
     );
     eventually("offer sent", || offer_status(&w, offer).0 == "sent").await;
+    // Telegram's "wait" is not a failed attempt: only the send that went through counts.
+    let attempts = w.sql("SELECT attempts::text AS a, NULL::text AS b FROM bot_queue");
+    assert_eq!(attempts[0].a, "1");
     w.stop().await;
+    w.assert_clean();
+}
+
+#[tokio::test]
+async fn pushes_put_back_while_redis_is_down_keep_their_attempts() {
+    // Found by make chaos (Redis down): every claim of a push the dispatcher put back for want of
+    // Redis counted as an attempt, so a long outage followed by one network error to Telegram
+    // would have failed the push for good.
+    let app = TestApp::spawn_with(qianlink_tests::Overrides {
+        redis_url: Some("redis://127.0.0.1:1".into()),
+        ..Default::default()
+    })
+    .await;
+    let (_, county) = app.org("兴义市就业局", "county_office", Some(XINGYI)).await;
+    let (employer_id, employer) = app.org("兴义顺达电子厂", "employer", None).await;
+    let tg = FakeTelegram::start().await;
+    let mut w = World {
+        app,
+        tg,
+        county,
+        employer,
+        employer_id: Uuid::parse_str(&employer_id).unwrap(),
+        bot: None,
+        secrets: vec![],
+    };
+    let (worker, _) = w.worker(115).await;
+    let job = w.job("包装工", XINGYI).await;
+    diesel::sql_query(format!(
+        "INSERT INTO bot_chats (channel, chat_id, worker_id, bound_by) VALUES ('telegram', '8201', '{worker}', 'code')"
+    ))
+    .execute(&mut w.app.conn())
+    .unwrap();
+    w.offer(job, worker).unwrap();
+    let only_dispatch = Parts { polling: false, dispatcher: true };
+    let d = bot::telegram::start_parts(w.app.state.clone(), config(&w.tg), only_dispatch).await.unwrap();
+    // The dispatcher claims the row, fails to reach Redis (a reconnection takes it about 10 s) and
+    // puts the row back for a second; watch two such put-backs, each with a new `not_before`.
+    let mut put_backs = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while put_backs.len() < 2 {
+        assert!(Instant::now() < deadline, "the push was not put back twice in 90 s");
+        let row = w.sql(
+            "SELECT concat_ws('|', state, attempts, coalesce(last_error, '')) AS a, not_before::text AS b FROM bot_queue",
+        );
+        if row[0].a.starts_with("pending|") && row[0].a.ends_with("|redis unreachable") {
+            assert_eq!(row[0].a, "pending|0|redis unreachable", "put back unsent, no attempt used");
+            put_backs.insert(row[0].b.clone());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(w.tg.sent_to(8201).is_empty(), "nothing is sent without the shared limits");
+    d.stop().await;
     w.assert_clean();
 }
 
