@@ -38,8 +38,8 @@ lint:
 fuzz: services
 	@CARGO=$(CARGO) timeout --kill-after=15 600 scripts/fuzz.sh
 
-## The fault scenarios of docs/reliability.md (not in CI; about 5 minutes): crash safety, Redis
-## down, exactly once under concurrency. Each builds what it needs and runs its own PostgreSQL
+## The fault scenarios of docs/reliability.md (not in CI; 3 to 6 minutes, plus a release build):
+## crash safety, Redis down, exactly once under concurrency. Each builds what it needs and runs its own PostgreSQL
 ## and Redis on other ports; `make services` is not needed and not touched.
 chaos:
 	scripts/chaos/crash.sh
