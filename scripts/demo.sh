@@ -5,7 +5,7 @@
 # `scripts/demo.sh chat PHONE` plays a worker in the terminal instead.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="${QIANLINK_BIN:-$ROOT/target/debug/qianlink}"
+BIN="${QIANLINK_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/qianlink}"
 mkdir -p "$ROOT/.local"
 if [ -z "${QIANLINK_DATA_KEY:-}" ]; then
   if [ ! -s "$ROOT/.local/data_key" ]; then

@@ -52,7 +52,7 @@ scripts/services.sh start
 set -a; . .local/services.env; set +a
 say "building the debug binary ..."
 $CARGO build -q -p qianlink
-BIN="$ROOT/target/debug/qianlink"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/qianlink"
 
 ADMIN_URL="${DATABASE_URL%/*}/postgres"
 FUZZ_URL="${DATABASE_URL%/*}/$DB"

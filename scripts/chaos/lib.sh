@@ -14,8 +14,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=../services.sh
 . "$ROOT/scripts/services.sh"
 CARGO="${CARGO:-cargo}"
-QIANLINK="$ROOT/target/release/qianlink"
-CHAOS="$ROOT/target/release/chaos"
+QIANLINK="${CARGO_TARGET_DIR:-$ROOT/target}/release/qianlink"
+CHAOS="${CARGO_TARGET_DIR:-$ROOT/target}/release/chaos"
 
 say() { printf '[%s %s] %s\n' "$CHAOS_NAME" "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
