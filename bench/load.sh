@@ -10,7 +10,9 @@
 # a third in Guangdong), waits until the search index has them all, then runs
 # one wrk step per concurrency. Rate limiting is on (a Redis round trip per
 # request) with a limit high enough not to refuse. Prints a table; the knee is
-# the first step whose p99 is over 100 ms.
+# the first step whose p99 is over 100 ms. Exits non-zero when a step sees any
+# non-2xx answer or socket error, when wrk's output cannot be read, or when
+# p99 is over 100 ms already at the first step (no sustainable rate at all).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 JOBS="${JOBS:-100000}"
@@ -27,7 +29,7 @@ fi
 scripts/services.sh start
 set -a; . .local/services.env; set +a
 $CARGO build -q --release -p qianlink
-BIN=target/release/qianlink
+BIN="${CARGO_TARGET_DIR:-target}/release/qianlink"
 PG="${DATABASE_URL%/*}"
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -qc "CREATE DATABASE $DB" >/dev/null
 WORK="$(mktemp -d)"
@@ -68,8 +70,19 @@ for c in $STEPS; do
   mix=$(sed -n 's/^MIX search \([0-9.]*\)% read \([0-9.]*\)% write \([0-9.]*\)%.*/\1\/\2\/\3/p' <<<"$out")
   bad=$(sed -n 's/^MIX .*errors \([0-9]*\)$/\1/p' <<<"$out")
   printf '| %s | %s | %s | %s | %s | %s |\n' "$c" "$rps" "$p50" "$p99" "$mix" "$bad"
+  if [ -z "$rps" ] || [ -z "$p99" ] || [ -z "$bad" ]; then
+    echo "load: cannot read wrk's output at $c connections:" >&2; echo "$out" >&2; exit 1
+  fi
+  if [ "$bad" != 0 ]; then
+    echo "load: $bad answers were not 2xx (or sockets failed) at $c connections; see $WORK/server.log" >&2; exit 1
+  fi
   if python3 -c "import sys; sys.exit(0 if float('$p99') > 100 else 1)"; then
+    if [ "$c" = "${STEPS%% *}" ]; then
+      echo "load: p99 ${p99} ms is over 100 ms already at $c connections: no sustainable rate" >&2; exit 1
+    fi
     echo "knee: p99 passed 100 ms at $c connections"
+    knee=$c
     break
   fi
 done
+[ -n "${knee:-}" ] || echo "no knee: p99 stayed under 100 ms up to ${STEPS##* } connections"
