@@ -27,7 +27,11 @@ struct World {
 }
 
 async fn world() -> World {
-    let app = TestApp::spawn().await;
+    world_with(qianlink_tests::Overrides::default()).await
+}
+
+async fn world_with(o: qianlink_tests::Overrides) -> World {
+    let app = TestApp::spawn_with(o).await;
     let (_, county) = app.org("兴义市就业局", "county_office", Some(XINGYI)).await;
     let (employer_id, employer) = app.org("兴义顺达电子厂", "employer", None).await;
     let tg = FakeTelegram::start().await;
@@ -429,23 +433,9 @@ async fn pushes_put_back_while_redis_is_down_keep_their_attempts() {
     // Found by make chaos (Redis down): every claim of a push the dispatcher put back for want of
     // Redis counted as an attempt, so a long outage followed by one network error to Telegram
     // would have failed the push for good.
-    let app = TestApp::spawn_with(qianlink_tests::Overrides {
-        redis_url: Some("redis://127.0.0.1:1".into()),
-        ..Default::default()
-    })
-    .await;
-    let (_, county) = app.org("兴义市就业局", "county_office", Some(XINGYI)).await;
-    let (employer_id, employer) = app.org("兴义顺达电子厂", "employer", None).await;
-    let tg = FakeTelegram::start().await;
-    let mut w = World {
-        app,
-        tg,
-        county,
-        employer,
-        employer_id: Uuid::parse_str(&employer_id).unwrap(),
-        bot: None,
-        secrets: vec![],
-    };
+    let mut w =
+        world_with(qianlink_tests::Overrides { redis_url: Some("redis://127.0.0.1:1".into()), ..Default::default() })
+            .await;
     let (worker, _) = w.worker(115).await;
     let job = w.job("包装工", XINGYI).await;
     diesel::sql_query(format!(
