@@ -1,12 +1,13 @@
 //! Operations endpoints: liveness, readiness, metrics (the latter is mounted
 //! by the Prometheus middleware in `startup`).
 
+use crate::error::ErrorBody;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use diesel::RunQueryDsl;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -16,8 +17,9 @@ pub struct Health {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
-    /// `ready` (both answer), `degraded` (Redis does not: the API serves with per-process rate
-    /// limits while the relay and the bot wait) or `unavailable` (PostgreSQL does not).
+    /// `ready` (both answer), `degraded` (only Redis does not: the API still serves every request,
+    /// with per-process rate limits, while the relay and the bot wait for it) or `unavailable`
+    /// (PostgreSQL does not).
     pub status: &'static str,
     pub search_index: IndexState,
     /// The services that do not answer: `postgresql`, `redis`.
@@ -48,13 +50,33 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// 200 while PostgreSQL answers (`ready`, or `degraded` naming `redis` in `down` when Redis does
-/// not: the API still serves every request then); 503 when PostgreSQL does not, since no request
-/// can be served without it.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Serving: `ready`, or `degraded` with `down` naming `redis`", body = Readiness),
-    (status = 503, description = "PostgreSQL is down; `down` names it (and `redis` if that is down too)", body = Readiness)))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisNeed {
+    /// Redis down is 503, like PostgreSQL down (the default).
+    #[default]
+    Required,
+    /// Redis down is 200 `degraded`: for a load balancer, which should keep a replica that serves.
+    Optional,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReadyQuery {
+    /// `required` (default): 503 when Redis is down too. `optional`: 200 `degraded` when only
+    /// Redis is down, since the API still serves every request then.
+    #[param(inline, nullable = false)]
+    pub redis: Option<RedisNeed>,
+}
+
+/// 200 when PostgreSQL and Redis answer; 503 naming the one that does not. With `redis=optional`,
+/// Redis down alone is 200 `degraded` (naming it in `down`): the API serves without Redis, so a
+/// load balancer should not take the replica out.
+#[utoipa::path(tag = "operations", params(ReadyQuery), responses(
+    (status = 200, description = "Ready; or, with `redis=optional`, `degraded` with `down` naming `redis`", body = Readiness),
+    (status = 400, description = "`redis` is neither `required` nor `optional`", body = ErrorBody),
+    (status = 503, description = "PostgreSQL or (unless `redis=optional`) Redis is down; `down` names it", body = Readiness)))]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub async fn readyz(state: web::Data<AppState>, q: web::Query<ReadyQuery>) -> HttpResponse {
     let pool = state.pool.clone();
     let pg = web::block(move || -> Result<(), String> {
         let mut conn = pool.get_timeout(Duration::from_secs(2)).map_err(|e| e.to_string())?;
@@ -88,5 +110,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         redis: describe(&redis),
         down,
     };
-    if pg.is_ok() { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+    let serving = match q.redis.unwrap_or_default() {
+        RedisNeed::Required => pg.is_ok() && redis.is_ok(),
+        RedisNeed::Optional => pg.is_ok(),
+    };
+    if serving { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }

@@ -46,8 +46,13 @@ say "Redis killed; load for $DOWN_SECONDS s"
 events_before=$(events)
 ready=$(curl -sS -m 2 -w ' %{http_code}' "$API/readyz" 2>/dev/null || true)
 case "$ready" in
+  *'"degraded"'*'"redis"'*' 503') ;;
+  *) die "/readyz with Redis down should be 503 degraded naming redis, got: $ready" ;;
+esac
+ready=$(curl -sS -m 2 -w ' %{http_code}' "$API/readyz?redis=optional" 2>/dev/null || true)
+case "$ready" in
   *'"degraded"'*'"redis"'*' 200') ;;
-  *) die "/readyz with Redis down should be 200 degraded naming redis, got: $ready" ;;
+  *) die "/readyz?redis=optional with Redis down should be 200 degraded naming redis, got: $ready" ;;
 esac
 "$CHAOS" load --api "$API" --world "$D/world.json" --acked "$D/acked-down.jsonl" --summary "$D/load-down.json" \
   --max-seconds "$DOWN_SECONDS" --tasks 2 --tag down --first-worker 100 --worker-count 150 --offer-from 250 --scan-every 5 \

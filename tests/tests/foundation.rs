@@ -34,23 +34,35 @@ async fn readyz_names_postgresql_when_it_is_down() {
     assert_eq!(body["down"], serde_json::json!(["postgresql"]));
     assert_eq!(body["postgresql"]["status"], "down");
     assert_eq!(body["redis"]["status"], "up");
+    // Without PostgreSQL nothing can be served, whatever Redis is to the caller.
+    assert_eq!(app.get("/readyz?redis=optional").send().await.unwrap().status(), 503);
     // The process itself is alive.
     assert_eq!(app.get("/healthz").send().await.unwrap().status(), 200);
 }
 
 #[tokio::test]
-async fn readyz_names_redis_when_it_is_down_but_stays_ready_to_serve() {
-    // Without Redis the API still serves (per-process rate limits; the relay and the bot wait),
-    // so a load balancer must keep the replica: 200 `degraded`, not 503 (found by make chaos).
+async fn readyz_names_redis_when_it_is_down_and_a_load_balancer_may_ask_to_keep_serving() {
     let app =
         TestApp::spawn_with(Overrides { redis_url: Some("redis://127.0.0.1:1".into()), ..Overrides::default() }).await;
+    // The contract of #2: 503 naming Redis. The body says the API still serves (found by make
+    // chaos: every request was answered while Redis was down).
     let res = app.get("/readyz").send().await.unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), 503);
     let body = json(res).await;
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["down"], serde_json::json!(["redis"]));
     assert_eq!(body["postgresql"]["status"], "up");
     assert_eq!(body["redis"]["status"], "down");
+    assert_eq!(app.get("/readyz?redis=required").send().await.unwrap().status(), 503);
+    // A load balancer keeps a replica that serves.
+    let res = app.get("/readyz?redis=optional").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body = json(res).await;
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["down"], serde_json::json!(["redis"]));
+    let res = app.get("/readyz?redis=maybe").send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(json(res).await["error"]["code"].is_string());
 }
 
 #[tokio::test]
