@@ -320,6 +320,20 @@ impl TestApp {
         (id, key)
     }
 
+    /// Link a cooperation team to its Guangdong city (as admin); the team as the API returns it.
+    pub async fn link_team(&self, team_id: &str, guangdong_city_code: &str) -> serde_json::Value {
+        let res = self
+            .client
+            .put(self.url(&format!("/v1/coop-teams/{team_id}")))
+            .bearer_auth(&self.admin_key)
+            .json(&serde_json::json!({"guangdong_city_code": guangdong_city_code}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        json(res).await
+    }
+
     /// Rows in a table, read directly.
     pub fn count(&self, table: &str) -> i64 {
         #[derive(QueryableByName)]

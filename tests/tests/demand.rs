@@ -16,26 +16,10 @@ async fn world() -> W {
     let app = TestApp::spawn().await;
     let (team_id, team) = app.org("东莞市东西部协作工作队", "coop_team", None).await;
     let (other_id, other_team) = app.org("广州市东西部协作工作队", "coop_team", None).await;
-    let res = app
-        .client
-        .put(app.url(&format!("/v1/coop-teams/{team_id}")))
-        .bearer_auth(&app.admin_key)
-        .json(&json!({"guangdong_city_code": "441900"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let t = json(res).await;
+    let t = app.link_team(&team_id, "441900").await;
     assert_eq!(t["paired_codes"], json!(["520600"]), "东莞 pairs with 铜仁: {t}");
-    let res = app
-        .client
-        .put(app.url(&format!("/v1/coop-teams/{other_id}")))
-        .bearer_auth(&app.admin_key)
-        .json(&json!({"guangdong_city_code": "440100"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(json(res).await["paired_codes"], json!(["520400", "520422", "520500", "522700"]));
+    let t = app.link_team(&other_id, "440100").await;
+    assert_eq!(t["paired_codes"], json!(["520400", "520422", "520500", "522700"]));
     W { app, team, team_id, other_team }
 }
 

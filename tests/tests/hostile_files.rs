@@ -46,15 +46,7 @@ async fn bombs_huge_sheets_broken_text_and_oversized_bodies_are_refused_and_writ
     let app = TestApp::spawn().await;
     let (_, county) = app.org("安龙县就业局", "county_office", Some(ANLONG)).await;
     let (team_id, team) = app.org("东莞市东西部协作工作队", "coop_team", None).await;
-    let res = app
-        .client
-        .put(app.url(&format!("/v1/coop-teams/{team_id}")))
-        .bearer_auth(&app.admin_key)
-        .json(&json!({"guangdong_city_code": "441900"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    app.link_team(&team_id, "441900").await;
     let period = chrono::Utc::now().format("%Y-%m").to_string();
     let res = app.post_as(&county, "/v1/monitoring-rounds").json(&json!({"period": period})).send().await.unwrap();
     assert_eq!(res.status(), 201);
