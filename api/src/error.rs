@@ -50,6 +50,9 @@ error_codes! {
     Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; the request id is in the `x-request-id` header."),
 }
 
+/// `Retry-After` of every 503 that does not set its own.
+pub const RETRY_UNAVAILABLE_SECS: u64 = 5;
+
 /// The body of every error answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -151,7 +154,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.code.status());
-        if let Some(secs) = self.retry_after {
+        // Every 503 says when to come back (a dropped PostgreSQL is usually back within seconds).
+        let retry_after = self.retry_after.or_else(|| (self.code.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_UNAVAILABLE_SECS));
+        if let Some(secs) = retry_after {
             res.insert_header(("Retry-After", secs.to_string()));
         }
         if let Some(methods) = &self.allow {

@@ -6,6 +6,12 @@
 //! JSON Schema, and so the OpenAPI spec, counts `4500.0` as an integer, and
 //! clients that compute numbers (JavaScript, spreadsheets) often send them so.
 //! A number with a fraction, or out of range, still gets `malformed_json`.
+//!
+//! A request with no body at all (no `Content-Length` or `Content-Length: 0`,
+//! and no `Content-Type` or a JSON one) reads as `{}`: a POST whose fields
+//! are all optional needs no body and no content type. When `{}` is not a
+//! valid `T`, such a request gets the answers it always got (415 without a
+//! content type).
 
 use crate::error::{ApiError, ErrorCode};
 use actix_web::dev::Payload;
@@ -36,6 +42,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if has_no_body(req)
+            && let Ok(empty) = serde_json::from_value::<T>(Value::Object(serde_json::Map::new()))
+        {
+            return Box::pin(async move { Ok(Json(empty)) });
+        }
         let body = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
             let mut value = body.await?.into_inner();
@@ -45,6 +56,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             })
         })
     }
+}
+
+/// No body, and nothing that says one of another kind is coming.
+fn has_no_body(req: &HttpRequest) -> bool {
+    use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+    let h = req.headers();
+    let empty = match h.get(CONTENT_LENGTH) {
+        Some(v) => v.to_str().is_ok_and(|v| v.trim() == "0"),
+        None => !h.contains_key(TRANSFER_ENCODING),
+    };
+    let json_or_none = h
+        .get(CONTENT_TYPE)
+        .is_none_or(|v| v.to_str().is_ok_and(|t| t.trim_start().to_ascii_lowercase().starts_with("application/json")));
+    empty && json_or_none
 }
 
 /// `4500.0` becomes `4500`, everywhere in the document; `4500.5`, `1e300`

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod health;
 pub mod indexing;
 pub mod json;
 pub mod matching;

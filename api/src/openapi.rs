@@ -121,7 +121,7 @@ fn complete(op: &mut Operation) {
         if response.description.is_empty() {
             response.description = describe(status);
         }
-        if status == "429" && !response.headers.contains_key("Retry-After") {
+        if (status == "429" || status == "503") && !response.headers.contains_key("Retry-After") {
             response.headers.insert(
                 "Retry-After".into(),
                 HeaderBuilder::new()
@@ -167,6 +167,42 @@ fn complete(op: &mut Operation) {
         }
         if body.required.is_none() {
             body.required = Some(Required::True);
+        }
+    }
+}
+
+/// JSON request bodies say what the validators demand, no more and no less:
+/// a body is `required` only when its schema has required fields (so an
+/// all-optional POST accepts no body at all: see `crate::json`), and a
+/// PATCH, which merges the fields it is given into the record, gets a
+/// `<Schema>Patch` copy of its schema with no required fields.
+struct JsonBodies;
+
+impl Modify for JsonBodies {
+    fn modify(&self, openapi: &mut Spec) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [(false, &mut item.put), (false, &mut item.post), (true, &mut item.patch)];
+            for (is_patch, op) in ops {
+                let Some(op) = op else { continue };
+                let Some(RefOr::T(body)) = &mut op.request_body else { continue };
+                let Some(RefOr::T(content)) = body.content.get_mut("application/json") else { continue };
+                let Some(RefOr::Ref(r)) = &mut content.schema else { continue };
+                let Some(name) = r.ref_location.rsplit('/').next().map(str::to_owned) else { continue };
+                let Some(RefOr::T(Schema::Object(mut schema))) = components.schemas.get(&name).cloned() else {
+                    continue;
+                };
+                if is_patch && !schema.required.is_empty() {
+                    let patch_name = format!("{name}Patch");
+                    schema.required.clear();
+                    schema.description = Some(format!(
+                        "Any of the fields of `{name}`: those given replace the record's values, the others stay."
+                    ));
+                    r.ref_location = format!("#/components/schemas/{patch_name}");
+                    components.schemas.insert(patch_name, RefOr::T(Schema::Object(schema.clone())));
+                }
+                body.required = Some(if schema.required.is_empty() { Required::False } else { Required::True });
+            }
         }
     }
 }
@@ -266,6 +302,7 @@ pub fn spec() -> &'static Spec {
             .split_for_parts();
         let mut api = api;
         CommonResponses.modify(&mut api);
+        JsonBodies.modify(&mut api);
         api
     })
 }

@@ -2,6 +2,7 @@
 //! by the Prometheus middleware in `startup`).
 
 use crate::error::ErrorBody;
+use crate::health::ChannelState;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use diesel::RunQueryDsl;
@@ -17,15 +18,19 @@ pub struct Health {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
-    /// `ready` (both answer), `degraded` (only Redis does not: the API still serves every request,
-    /// with per-process rate limits, while the relay and the bot wait for it) or `unavailable`
-    /// (PostgreSQL does not).
+    /// `ready` (all answer), `degraded` (Redis or the Telegram Bot API does not: the API still
+    /// serves every request, with per-process rate limits, while the relay and the bot wait for
+    /// them) or `unavailable` (PostgreSQL does not).
     pub status: &'static str,
     pub search_index: IndexState,
-    /// The services that do not answer: `postgresql`, `redis`.
+    /// The services that do not answer: `postgresql`, `redis`, `telegram`.
     pub down: Vec<&'static str>,
     pub postgresql: ServiceState,
     pub redis: ServiceState,
+    /// The Telegram Bot API as this process's bot last saw it: `up`, `down` (retried with
+    /// backoff; the bot starts by itself when it answers), `starting` or `disabled` (no token).
+    /// Telegram down never makes this answer 503: the process serves everything else.
+    pub telegram: ServiceState,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,7 +42,7 @@ pub struct IndexState {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ServiceState {
-    /// `up` or `down`.
+    /// `up` or `down` (`telegram` also `starting` or `disabled`).
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -68,7 +73,8 @@ pub struct ReadyQuery {
     pub redis: Option<RedisNeed>,
 }
 
-/// 200 when PostgreSQL and Redis answer; 503 naming the one that does not. With `redis=optional`,
+/// 200 when PostgreSQL and Redis answer (`degraded`, naming `telegram`, while the Telegram Bot API
+/// does not); 503 naming the one that does not. With `redis=optional`,
 /// Redis down alone is 200 `degraded` (naming it in `down`): the API serves without Redis, so a
 /// load balancer should not take the replica out.
 #[utoipa::path(tag = "operations", params(ReadyQuery), responses(
@@ -90,6 +96,14 @@ pub async fn readyz(state: web::Data<AppState>, q: web::Query<ReadyQuery>) -> Ht
         Err(e) => ServiceState { status: "down", error: Some(e.clone()) },
     };
     let redis = redis.map_err(|e| e.to_string());
+    let telegram = match state.telegram.get() {
+        ChannelState::Disabled => ServiceState { status: "disabled", error: None },
+        ChannelState::Starting => ServiceState { status: "starting", error: None },
+        ChannelState::Up => ServiceState { status: "up", error: None },
+        ChannelState::Down { error, since } => {
+            ServiceState { status: "down", error: Some(format!("{error} (since {})", since.to_rfc3339())) }
+        }
+    };
     let mut down = Vec::new();
     if pg.is_err() {
         down.push("postgresql");
@@ -97,22 +111,33 @@ pub async fn readyz(state: web::Data<AppState>, q: web::Query<ReadyQuery>) -> Ht
     if redis.is_err() {
         down.push("redis");
     }
+    if telegram.status == "down" {
+        down.push("telegram");
+    }
     let (indexer, pool) = (state.search.clone(), state.pool.clone());
     let lag = web::block(move || indexer.lag(&pool).ok()).await.ok().flatten();
     let body = Readiness {
         status: match (&pg, &redis) {
             (Err(_), _) => "unavailable",
             (Ok(()), Err(_)) => "degraded",
+            (Ok(()), Ok(())) if telegram.status == "down" => "degraded",
             (Ok(()), Ok(())) => "ready",
         },
         search_index: IndexState { lag, docs: state.search.index.num_docs() },
         postgresql: describe(&pg),
         redis: describe(&redis),
+        telegram,
         down,
     };
     let serving = match q.redis.unwrap_or_default() {
         RedisNeed::Required => pg.is_ok() && redis.is_ok(),
         RedisNeed::Optional => pg.is_ok(),
     };
-    if serving { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+    if serving {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", crate::error::RETRY_UNAVAILABLE_SECS.to_string()))
+            .json(body)
+    }
 }

@@ -85,6 +85,7 @@ fn run(listener: TcpListener, state: AppState, workers: usize) -> anyhow::Result
             .service(ops::readyz)
             .configure(crate::routes::configure)
             .into_app()
+            .route("/docs", web::get().to(docs_redirect))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::spec().clone()))
             .default_service(web::to(not_found))
     })
@@ -96,4 +97,9 @@ fn run(listener: TcpListener, state: AppState, workers: usize) -> anyhow::Result
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(ErrorCode::RouteNotFound))
+}
+
+/// `/docs` (as people type it) is the Swagger UI at `/docs/`.
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header((actix_web::http::header::LOCATION, "/docs/")).finish()
 }

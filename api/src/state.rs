@@ -19,6 +19,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     pub matcher: Arc<crate::matching::MatcherCell>,
     pub search: Arc<crate::indexing::Indexer>,
+    /// The Telegram Bot API as the bot last saw it (for `/readyz`).
+    pub telegram: Arc<crate::health::ChannelHealth>,
 }
 
 impl AppState {
@@ -36,6 +38,7 @@ impl AppState {
             limiter,
             matcher: Arc::new(crate::matching::MatcherCell::default()),
             search,
+            telegram: Arc::new(crate::health::ChannelHealth::default()),
         })
     }
 

@@ -18,7 +18,6 @@ use crate::webhook::WebhookConfig;
 use api::state::AppState;
 use std::sync::Arc;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
-use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::{
     ButtonRequest, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardMarkup, KeyboardRemove,
@@ -42,6 +41,8 @@ pub struct TelegramConfig {
     /// Receive updates through a webhook instead of long polling.
     pub webhook: Option<WebhookConfig>,
     pub dispatch: DispatchConfig,
+    /// Waiting for a Telegram that does not answer.
+    pub backoff: Backoff,
 }
 
 impl std::fmt::Debug for TelegramConfig {
@@ -51,6 +52,7 @@ impl std::fmt::Debug for TelegramConfig {
             .field("api_url", &self.api_url)
             .field("webhook", &self.webhook)
             .field("dispatch", &self.dispatch)
+            .field("backoff", &self.backoff)
             .finish()
     }
 }
@@ -179,29 +181,61 @@ fn classify(e: RequestError) -> SendResult {
     }
 }
 
+/// How the bot waits for a Telegram that does not answer: the n-th retry
+/// after `first × 2ⁿ`, at most `max`; while it answers, a `getMe` every
+/// `probe` keeps `/readyz` true.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub first: std::time::Duration,
+    pub max: std::time::Duration,
+    pub probe: std::time::Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        use std::time::Duration;
+        Self { first: Duration::from_secs(1), max: Duration::from_secs(60), probe: Duration::from_secs(30) }
+    }
+}
+
+impl Backoff {
+    /// The wait before retry `n` (0-based).
+    pub fn delay(&self, n: u32) -> std::time::Duration {
+        self.first.saturating_mul(1u32 << n.min(16)).min(self.max)
+    }
+}
+
 /// A running bot: long polling (or the webhook) and the dispatcher.
 pub struct BotHandle {
     polling: Option<teloxide::dispatching::ShutdownToken>,
+    supervisor: Option<tokio::task::JoinHandle<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    pub username: Option<String>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl BotHandle {
     /// Stop polling gracefully (updates handled so far are acknowledged) and
     /// stop the dispatcher (as abruptly as a crash: rows in flight are resent
-    /// by the next dispatcher, flagged `maybe_sent`).
+    /// by the next dispatcher, flagged `maybe_sent`). A bot still waiting for
+    /// Telegram stops at once.
     pub async fn stop(self) {
-        for _ in 0..100 {
-            let Some(polling) = &self.polling else { break };
-            match polling.shutdown() {
-                Ok(f) => {
-                    f.await;
+        let _ = self.stop.send(true);
+        if let Some(polling) = &self.polling {
+            for _ in 0..100 {
+                if self.supervisor.as_ref().is_none_or(tokio::task::JoinHandle::is_finished) {
                     break;
                 }
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                match polling.shutdown() {
+                    Ok(f) => {
+                        f.await;
+                        break;
+                    }
+                    // Not dispatching yet (waiting for Telegram, or about to start).
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                }
             }
         }
-        for t in self.tasks {
+        for t in self.supervisor.into_iter().chain(self.tasks) {
             t.abort();
             let _ = t.await;
         }
@@ -221,42 +255,24 @@ pub async fn start(state: AppState, cfg: TelegramConfig) -> anyhow::Result<BotHa
     start_parts(state, cfg, Parts { polling: true, dispatcher: true }).await
 }
 
+/// Nothing here waits for Telegram: an unreachable or unreadable Bot API
+/// (normal on networks in China) leaves the bot retrying with backoff in the
+/// background, `/readyz` naming `telegram` meanwhile, and the bot starts by
+/// itself when Telegram answers. Only a configuration error fails.
 pub async fn start_parts(state: AppState, cfg: TelegramConfig, parts: Parts) -> anyhow::Result<BotHandle> {
     let bot = make_bot(&cfg)?;
     let shared = Arc::new(Shared::new(&state.settings.redis_url, &state.settings.redis_prefix)?);
-    let username = match bot.get_me().await {
-        Ok(me) => me.username.clone(),
-        Err(e) => {
-            tracing::warn!(error = %e, "Telegram getMe failed; starting anyway");
-            None
-        }
-    };
-    if let Some(u) = &username {
-        let key = shared.key("username");
-        let u = u.clone();
-        if let Err(e) = state
-            .redis
-            .run(|mut c| async move { redis::cmd("SET").arg(key).arg(u).query_async::<()>(&mut c).await })
-            .await
-        {
-            tracing::warn!(error = %e, "cannot store the bot's username in Redis");
-        }
-    }
-    let mut tasks = Vec::new();
+    state.telegram.starting();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = vec![tokio::spawn(probe(bot.clone(), state.clone(), shared.clone(), cfg.backoff, stopped.clone()))];
     let conv = Arc::new(Conversations::new(state.clone(), shared.clone(), CHANNEL));
     let pacer = Arc::new(Pacer::new(shared.clone(), cfg.dispatch.rate, cfg.dispatch.per_chat));
-    let mut dispatcher =
-        Dispatcher::builder(bot.clone(), handler_tree()).dependencies(dptree::deps![conv, pacer.clone()]).build();
-    let polling = parts.polling.then(|| dispatcher.shutdown_token());
+    let (mut polling, mut supervisor) = (None, None);
     if parts.polling {
-        match &cfg.webhook {
-            Some(hook) => {
-                let listener = crate::webhook::listen(&bot, hook).await?;
-                let errors = LoggingErrorHandler::with_custom_text("An error from the webhook listener");
-                tasks.push(tokio::spawn(async move { dispatcher.dispatch_with_listener(listener, errors).await }));
-            }
-            None => tasks.push(tokio::spawn(async move { dispatcher.dispatch().await })),
-        }
+        let dispatcher =
+            Dispatcher::builder(bot.clone(), handler_tree()).dependencies(dptree::deps![conv, pacer.clone()]).build();
+        polling = Some(dispatcher.shutdown_token());
+        supervisor = Some(tokio::spawn(supervise(bot.clone(), dispatcher, cfg.clone(), state.clone(), stopped)));
     }
     if parts.dispatcher {
         let transport = Arc::new(TelegramTransport { bot });
@@ -269,5 +285,138 @@ pub async fn start_parts(state: AppState, cfg: TelegramConfig, parts: Parts) -> 
             cfg.dispatch.clone(),
         )));
     }
-    Ok(BotHandle { polling, tasks, username })
+    Ok(BotHandle { polling, supervisor, tasks, stop })
+}
+
+/// Sleep `d`, or less when the bot is being stopped; false when it is.
+async fn pause(d: std::time::Duration, stopped: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+    let slept = tokio::select! {
+        () = tokio::time::sleep(d) => true,
+        _ = stopped.wait_for(|s| *s) => false,
+    };
+    slept && !*stopped.borrow()
+}
+
+/// Keep `/readyz` true: `getMe` now, then every `probe` while Telegram
+/// answers and on the backoff schedule while it does not. The first answer
+/// stores the bot's username (for deep links).
+async fn probe(
+    bot: TgBot,
+    state: AppState,
+    shared: Arc<Shared>,
+    backoff: Backoff,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut failures = 0u32;
+    let mut named = false;
+    loop {
+        let me = tokio::select! {
+            me = bot.get_me().send() => me,
+            _ = stopped.wait_for(|s| *s) => return,
+        };
+        let wait = match me {
+            Ok(me) => {
+                if failures > 0 {
+                    tracing::info!(after = failures, "Telegram answers again");
+                }
+                failures = 0;
+                state.telegram.up();
+                if !named && let Some(u) = me.username.clone() {
+                    let key = shared.key("username");
+                    match state
+                        .redis
+                        .run(|mut c| async move { redis::cmd("SET").arg(key).arg(u).query_async::<()>(&mut c).await })
+                        .await
+                    {
+                        Ok(()) => named = true,
+                        Err(e) => tracing::warn!(error = %e, "cannot store the bot's username in Redis"),
+                    }
+                }
+                backoff.probe
+            }
+            Err(e) => {
+                let wait = backoff.delay(failures);
+                if failures == 0 {
+                    tracing::warn!(error = %e, retry_in = ?wait, "Telegram getMe failed; the bot waits for it (the API serves meanwhile)");
+                }
+                failures = failures.saturating_add(1);
+                state.telegram.down(e.to_string());
+                wait
+            }
+        };
+        if !pause(wait, &mut stopped).await {
+            return;
+        }
+    }
+}
+
+/// Run the update listener (long polling or the webhook) and its
+/// dispatcher, starting it again whenever it cannot start: `getMe` or
+/// `setWebhook` failing waits on the backoff schedule. teloxide's own
+/// `dispatch` panics when `getMe` fails; this uses the `try_` form, so
+/// nothing panics.
+async fn supervise(
+    bot: TgBot,
+    mut dispatcher: Dispatcher<TgBot, anyhow::Error, teloxide::dispatching::DefaultKey>,
+    cfg: TelegramConfig,
+    state: AppState,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let errors = Arc::new(ListenerErrors { state: state.clone() });
+    let mut failures = 0u32;
+    loop {
+        let me = tokio::select! {
+            me = bot.get_me().send() => me,
+            _ = stopped.wait_for(|s| *s) => return,
+        };
+        let outcome = match me {
+            Err(e) => Err(format!("getMe: {e}")),
+            Ok(_) => match &cfg.webhook {
+                Some(hook) => match crate::webhook::listen(&bot, hook).await {
+                    Ok(mut listener) => {
+                        let token = teloxide::update_listeners::UpdateListener::stop_token(&mut listener);
+                        let r = dispatcher.try_dispatch_with_listener(listener, errors.clone()).await;
+                        // Not started: free the webhook's port for the next try.
+                        if r.is_err() {
+                            token.stop();
+                        }
+                        r.map_err(|e| format!("getMe: {e}"))
+                    }
+                    Err(e) => Err(e.to_string()),
+                },
+                None => {
+                    let listener = teloxide::update_listeners::polling_default(bot.clone()).await;
+                    dispatcher.try_dispatch_with_listener(listener, errors.clone()).await.map_err(|e| format!("getMe: {e}"))
+                }
+            },
+        };
+        match outcome {
+            // Shut down.
+            Ok(()) => return,
+            Err(e) => {
+                let wait = cfg.backoff.delay(failures);
+                tracing::warn!(error = %e, attempt = failures + 1, retry_in = ?wait, "the Telegram bot cannot start yet; retrying");
+                failures = failures.saturating_add(1);
+                state.telegram.down(e);
+                if !pause(wait, &mut stopped).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Errors of the update listener (a failed `getUpdates`): logged, and
+/// Telegram is down until the next `getMe` answers.
+struct ListenerErrors {
+    state: AppState,
+}
+
+impl<E: std::fmt::Debug> teloxide::error_handlers::ErrorHandler<E> for ListenerErrors {
+    fn handle_error(self: Arc<Self>, error: E) -> futures_util::future::BoxFuture<'static, ()> {
+        let error = format!("{error:?}");
+        tracing::warn!(error = %error, "Telegram getUpdates failed");
+        self.state.telegram.down(format!("getUpdates: {error}"));
+        Box::pin(async {})
+    }
 }

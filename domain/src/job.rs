@@ -15,13 +15,18 @@ pub const MAX_WAGE: i64 = 1_000_000;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JobDraft {
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub title: Option<String>,
     pub description: Option<String>,
     pub occupation_code: Option<String>,
     pub skills: Option<Vec<String>>,
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub work_county_code: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub wage_min: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub wage_max: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub openings: Option<i64>,
     pub contract_months: Option<i64>,
     pub start_date: Option<NaiveDate>,

@@ -12,16 +12,22 @@ use serde::Deserialize;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WorkerDraft {
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub id_number: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub phone: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub household_code: Option<String>,
     pub resettlement_site: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub county_code: Option<String>,
     pub categories: Option<Vec<String>>,
     pub skills: Option<Vec<String>>,
     pub education: Option<String>,
     pub graduation_year: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub employment_status: Option<String>,
     pub willing_cross_province: Option<bool>,
     pub accepts_offers: Option<bool>,

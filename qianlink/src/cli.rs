@@ -451,10 +451,11 @@ async fn start_bot(state: &api::state::AppState) -> anyhow::Result<Option<bot::t
         api_url: state.settings.telegram_api_url.clone(),
         webhook,
         dispatch: bot::dispatch::DispatchConfig { rate: state.settings.bot_rate, ..Default::default() },
+        backoff: bot::telegram::Backoff::default(),
     };
     let handle = bot::telegram::start(state.clone(), cfg).await?;
     let mode = if state.settings.telegram_webhook_url.is_some() { "webhook" } else { "long polling" };
-    tracing::info!(username = ?handle.username, rate = state.settings.bot_rate, mode, "Telegram bot started");
+    tracing::info!(rate = state.settings.bot_rate, mode, "Telegram bot started (it waits for Telegram in the background when it does not answer)");
     Ok(Some(handle))
 }
 

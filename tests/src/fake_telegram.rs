@@ -53,6 +53,8 @@ struct State {
     webhook: Option<(String, String)>,
     /// HTTP status of every webhook POST, in order.
     webhook_answers: Vec<u16>,
+    /// The next this many getMe calls get an unreadable answer (a proxy's HTML page).
+    get_me_failures: u32,
 }
 
 #[derive(Clone)]
@@ -122,6 +124,12 @@ async fn handle(
         crate::pii::check(&format!("telegram {method}"), &body.to_string());
     }
     match method.as_str() {
+        "getme" if state.lock().unwrap().get_me_failures > 0 => {
+            let mut s = state.lock().unwrap();
+            s.get_me_failures -= 1;
+            record(&mut s, 200, None);
+            HttpResponse::Ok().content_type("text/html").body("<html><body>502 Bad Gateway</body></html>")
+        }
         "getme" => {
             let mut me = bot_user();
             for f in [
@@ -338,6 +346,17 @@ impl FakeTelegram {
     /// The worker presses the button labelled `label` under the delivered message `m`.
     pub fn tap(&self, chat: i64, m: &Call, label: &str) {
         self.press(chat, m.message_id.unwrap_or_default(), &button(m, label));
+    }
+
+    /// The next `n` getMe calls answer an HTML page instead of JSON, as an
+    /// unreachable Telegram behind a proxy does.
+    pub fn fail_get_me(&self, n: u32) {
+        self.state.lock().unwrap().get_me_failures = n;
+    }
+
+    /// getMe failures still to come.
+    pub fn get_me_failures_left(&self) -> u32 {
+        self.state.lock().unwrap().get_me_failures
     }
 
     /// The next sendMessage calls fail like this, in order.

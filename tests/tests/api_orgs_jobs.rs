@@ -72,6 +72,19 @@ async fn expired_keys_are_refused() {
         .await
         .unwrap();
     assert_eq!(res.status(), 422);
+    // Every field is optional: no body and no content type issues a key to the organisation itself.
+    let path = format!("/v1/organizations/{org_id}/api-keys");
+    let res = app.post_as(&app.admin_key, &path).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let k = json(res).await;
+    assert_eq!(k["issued_to"], "某劳务公司");
+    let res = app.get_as(k["key"].as_str().unwrap(), "/v1/me").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app.post_as(&app.admin_key, &path).json(&json!({})).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    // A body that is not JSON is still refused.
+    let res = app.post_as(&app.admin_key, &path).header("content-type", "text/plain").body("x").send().await.unwrap();
+    assert_eq!(res.status(), 415);
 }
 
 #[tokio::test]
@@ -402,4 +415,12 @@ async fn openapi_spec_matches_its_snapshot_and_docs_are_served() {
     let res = app.get("/docs/").send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("swagger"));
+    // `/docs` as people type it: redirected to `/docs/` (reqwest follows it).
+    let res = app.get("/docs").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.url().path(), "/docs/");
+    let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = raw.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(res.status(), 308);
+    assert_eq!(res.headers()["location"], "/docs/");
 }

@@ -791,3 +791,74 @@ async fn lists_show_only_the_callers_objects() {
         }
     }
 }
+
+/// The schema of every JSON request body and the validator behind it agree
+/// (#12): the fields the API answers `is required` for, given `{}`, are
+/// exactly the schema's `required` list; and an operation whose schema
+/// requires nothing accepts a request with no body and no content type at
+/// all. Each operation is called by a caller the matrix admits, on its own
+/// objects, so the answer is the validator's and not a refusal.
+#[tokio::test]
+async fn every_body_schema_agrees_with_its_validator() {
+    let w = world().await;
+    let cells = cells(&w).await;
+    let doc = json(w.app.get("/openapi.json").send().await.unwrap()).await;
+    let schemas = &doc["components"]["schemas"];
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let Some(r) = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str() else { continue };
+            let name = r.rsplit('/').next().unwrap();
+            let schema = &schemas[name];
+            assert!(schema.is_object(), "{method} {path}: no schema {name}");
+            let required: BTreeSet<String> = schema["required"]
+                .as_array()
+                .map(|a| a.iter().map(|f| f.as_str().unwrap().to_owned()).collect())
+                .unwrap_or_default();
+            let body_required = op["requestBody"]["required"].as_bool().unwrap_or(false);
+            if body_required != !required.is_empty() {
+                failures.push(format!("{method} {path}: requestBody.required is {body_required}, {name} requires {required:?}"));
+            }
+            let op_name = format!("{} {path}", method.to_uppercase());
+            let Some(c) = cells.iter().find(|c| {
+                c.op == op_name && c.who.is_some() && matches!(c.expect, Expect::Ok | Expect::Admitted) && c.tenant != "other"
+            }) else {
+                failures.push(format!("{op_name}: no admitted caller in the matrix"));
+                continue;
+            };
+            let key = c.who.map(|who| w.key(who));
+            let res = w.send(key, c.method.clone(), &c.path, Some(&json!({}))).await;
+            let status = res.status().as_u16();
+            let v: Value = serde_json::from_str(&res.text().await.unwrap()).unwrap_or(Value::Null);
+            let said: BTreeSet<String> = v["error"]["details"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|d| d["problem"] == "is required")
+                .map(|d| d["field"].as_str().unwrap().to_owned())
+                .collect();
+            if said != required {
+                failures.push(format!(
+                    "{op_name} ({name}) with {{}}: {status}, the validator requires {said:?}, the schema {required:?}"
+                ));
+            }
+            if required.is_empty() {
+                // No body, no content type: read as `{}`, never 400 or 415.
+                let mut rq = w.app.client.request(c.method.clone(), w.app.url(&c.path));
+                if let Some(k) = key {
+                    rq = rq.bearer_auth(k);
+                }
+                let res = rq.send().await.unwrap();
+                let status = res.status().as_u16();
+                if matches!(status, 400 | 411 | 415) || status >= 500 {
+                    failures.push(format!("{op_name} with no body: {status} {}", res.text().await.unwrap()));
+                }
+            }
+            checked += 1;
+        }
+    }
+    eprintln!("{checked} JSON bodies checked against their validators");
+    assert!(checked >= 20, "only {checked} JSON bodies found");
+    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+}

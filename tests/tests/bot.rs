@@ -44,6 +44,11 @@ fn config(tg: &FakeTelegram) -> TelegramConfig {
         api_url: Some(tg.url.clone()),
         webhook: None,
         dispatch: DispatchConfig { idle_poll: Duration::from_millis(100), housekeeping: false, ..Default::default() },
+        backoff: bot::telegram::Backoff {
+            first: Duration::from_millis(50),
+            max: Duration::from_millis(400),
+            probe: Duration::from_millis(500),
+        },
     }
 }
 
@@ -719,6 +724,7 @@ async fn webhook_mode_takes_updates_posted_to_it() {
     cfg.webhook = Some(bot::webhook::WebhookConfig::parse(&hook, &format!("127.0.0.1:{port}")).unwrap());
     w.bot = Some(bot::telegram::start(w.app.state.clone(), cfg).await.unwrap());
     // setWebhook was called with the URL and the secret derived from the token.
+    eventually("setWebhook was called", || w.tg.webhook().is_some()).await;
     let (url, secret) = w.tg.webhook().expect("setWebhook was called");
     assert_eq!(url, hook);
     assert_eq!(secret, bot::webhook::secret_for(&w.tg.token));
@@ -803,4 +809,73 @@ async fn jobs_come_in_pages_and_status_shows_offers_and_work() {
     assert!(s2.contains(&format!("· 兴义顺达电子厂，{} 起", start.format("%Y-%m-%d"))), "{s2}");
     w.stop().await;
     w.assert_clean();
+}
+
+/// Telegram unreachable at start (#12): getMe answers an unreadable page for
+/// its first calls. The API serves meanwhile and `/readyz` says `degraded`
+/// naming `telegram` (200: a load balancer keeps the process); nothing
+/// panics (teloxide's `dispatch` would); and once Telegram answers, the bot
+/// starts by itself and answers a `/start`.
+#[tokio::test]
+async fn the_bot_waits_for_an_unreachable_telegram_and_starts_by_itself() {
+    static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        default_hook(info);
+    }));
+    let mut w = world().await;
+    let ready = json(w.app.get("/readyz").send().await.unwrap()).await;
+    assert_eq!(ready["telegram"]["status"], "disabled", "{ready}");
+    const FAILURES: u32 = 8;
+    w.tg.fail_get_me(FAILURES);
+    w.start().await;
+    // Down, and said so, while the API serves.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let degraded = loop {
+        let res = w.app.get("/readyz").send().await.unwrap();
+        let status = res.status();
+        let body = json(res).await;
+        if body["telegram"]["status"] == "down" {
+            assert_eq!(status, 200, "{body}");
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "telegram never reported down: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(degraded["status"], "degraded", "{degraded}");
+    assert_eq!(degraded["down"], json!(["telegram"]), "{degraded}");
+    assert!(degraded["telegram"]["error"].as_str().is_some_and(|e| !e.contains(&w.tg.token)), "{degraded}");
+    let res = w.app.get_as(&w.county, "/v1/workers").send().await.unwrap();
+    assert_eq!(res.status(), 200, "the API serves while Telegram is down");
+    // Telegram answers again once the failures are used up: the bot starts by itself.
+    let chat = 77_001;
+    w.tg.text(chat, "/start");
+    w.tg.wait_for(chat, "您同意吗").await;
+    assert_eq!(w.tg.get_me_failures_left(), 0, "every failing getMe was retried");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = json(w.app.get("/readyz").send().await.unwrap()).await;
+        if body["status"] == "ready" {
+            assert_eq!(body["telegram"]["status"], "up", "{body}");
+            assert_eq!(body["down"], json!([]), "{body}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never ready again: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w.stop().await;
+    assert_eq!(PANICS.load(std::sync::atomic::Ordering::SeqCst), 0, "a panic in the bot's start");
+}
+
+/// A bot that never reaches Telegram stops at once when asked.
+#[tokio::test]
+async fn a_bot_still_waiting_for_telegram_stops_at_once() {
+    let mut w = world().await;
+    w.tg.fail_get_me(u32::MAX);
+    w.start().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t = std::time::Instant::now();
+    w.stop().await;
+    assert!(t.elapsed() < Duration::from_secs(2), "stop took {:?}", t.elapsed());
 }

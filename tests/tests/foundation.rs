@@ -30,10 +30,16 @@ async fn readyz_names_postgresql_when_it_is_down() {
     .await;
     let res = app.get("/readyz").send().await.unwrap();
     assert_eq!(res.status(), 503);
+    assert_eq!(res.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"), "every 503 says when to retry");
     let body = json(res).await;
     assert_eq!(body["down"], serde_json::json!(["postgresql"]));
     assert_eq!(body["postgresql"]["status"], "down");
     assert_eq!(body["redis"]["status"], "up");
+    // A request that needs PostgreSQL: 503 database_unavailable, with Retry-After.
+    let res = app.get_as(&app.admin_key, "/v1/organizations").send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
+    assert_eq!(json(res).await["error"]["code"], "database_unavailable");
     // Without PostgreSQL nothing can be served, whatever Redis is to the caller.
     assert_eq!(app.get("/readyz?redis=optional").send().await.unwrap().status(), 503);
     // The process itself is alive.

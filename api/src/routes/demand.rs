@@ -74,6 +74,7 @@ pub struct TeamQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReopenInput {
+    #[schema(required, nullable = false)]
     pub reason: Option<String>,
 }
 

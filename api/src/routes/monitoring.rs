@@ -23,6 +23,7 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct RoundInput {
     /// The month, `2024-03`.
+    #[schema(required, nullable = false)]
     pub period: Option<String>,
 }
 
@@ -36,7 +37,9 @@ pub struct RoundOut {
 #[derive(Debug, Deserialize, ToSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseInput {
+    #[schema(required, nullable = false)]
     pub worker_id: Option<Uuid>,
+    #[schema(required, nullable = false)]
     pub employment_status: Option<String>,
     /// in_county, in_province or out_of_province (for a worker in work)
     pub work_place: Option<String>,

@@ -37,7 +37,9 @@ pub struct OrgPage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgInput {
+    #[schema(required, nullable = false)]
     pub name: Option<String>,
+    #[schema(required, nullable = false)]
     pub kind: Option<String>,
     /// Required for a county office (its county), refused otherwise.
     pub county_code: Option<String>,
@@ -46,7 +48,8 @@ pub struct OrgInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyInput {
-    /// The person the key is issued to.
+    /// The person the key is issued to; without it, the key is recorded as issued to the
+    /// organisation (its name).
     pub issued_to: Option<String>,
     /// Last day the key is valid (Asia/Shanghai).
     pub expires_on: Option<NaiveDate>,
@@ -266,7 +269,7 @@ pub async fn create_key(
 ) -> Result<HttpResponse, ApiError> {
     let org_id = parse_id(&id, "organisation")?;
     let mut p = Problems::new();
-    let issued_to = domain::job::clean_text(&mut p, "issued_to", body.issued_to.as_deref(), true, 200);
+    let issued_to = domain::job::clean_text(&mut p, "issued_to", body.issued_to.as_deref(), false, 200);
     if let Some(d) = body.expires_on
         && d < state.today()
     {
@@ -280,7 +283,8 @@ pub async fn create_key(
     let key = state
         .db(move |conn| {
             conn_tx(conn, |conn| {
-                store::orgs::get(conn, org_id).map_err(missing("organisation"))?;
+                let org = store::orgs::get(conn, org_id).map_err(missing("organisation"))?;
+                let issued_to = if issued_to.is_empty() { org.name } else { issued_to };
                 let key = store::orgs::create_key(conn, org_id, &issued_to, expires_on, None)?;
                 store::audit::record(
                     conn,

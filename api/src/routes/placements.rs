@@ -23,14 +23,20 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlacementInput {
+    #[schema(required, nullable = false)]
     pub worker_id: Option<Uuid>,
     pub job_id: Option<Uuid>,
+    #[schema(required, nullable = false)]
     pub employer_org_id: Option<Uuid>,
     pub broker_org_id: Option<Uuid>,
+    #[schema(required, nullable = false)]
     pub start_date: Option<NaiveDate>,
+    #[schema(required, nullable = false)]
     pub contract_months: Option<i64>,
+    #[schema(required, nullable = false)]
     pub work_county_code: Option<String>,
     /// broker, coop_team or self
+    #[schema(required, nullable = false)]
     pub organised_by: Option<String>,
 }
 
@@ -38,8 +44,11 @@ pub struct PlacementInput {
 #[serde(deny_unknown_fields)]
 pub struct ReportInput {
     /// The month reported, `2024-03`.
+    #[schema(required, nullable = false)]
     pub month: Option<String>,
+    #[schema(required, nullable = false)]
     pub employed: Option<bool>,
+    #[schema(required, nullable = false)]
     pub social_insurance_paid: Option<bool>,
     /// CNY for the month.
     pub wage: Option<i64>,
@@ -51,16 +60,21 @@ pub struct ReportInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeparationInput {
+    #[schema(required, nullable = false)]
     pub date: Option<NaiveDate>,
+    #[schema(required, nullable = false)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveInput {
+    #[schema(required, nullable = false)]
     pub month: Option<String>,
+    #[schema(required, nullable = false)]
     pub employed: Option<bool>,
     pub social_insurance_paid: Option<bool>,
+    #[schema(required, nullable = false)]
     pub note: Option<String>,
 }
 

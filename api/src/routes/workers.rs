@@ -119,7 +119,9 @@ pub struct RevealQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferInput {
+    #[schema(required, nullable = false)]
     pub county_code: Option<String>,
+    #[schema(required, nullable = false)]
     pub household_code: Option<String>,
     pub resettlement_site: Option<String>,
 }
@@ -127,14 +129,19 @@ pub struct TransferInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingInput {
+    #[schema(required, nullable = false)]
     pub course: Option<String>,
     /// order, position, on_the_job, apprenticeship, entrepreneurship or other
+    #[schema(required, nullable = false)]
     pub kind: Option<String>,
     pub occupation_code: Option<String>,
     pub skills: Option<Vec<String>>,
+    #[schema(required, nullable = false)]
     pub hours: Option<i64>,
     pub certificate: Option<String>,
+    #[schema(required, nullable = false)]
     pub completed_on: Option<NaiveDate>,
+    #[schema(required, nullable = false)]
     pub provider: Option<String>,
     /// The enterprise (employer or industrial park) that gave the training,
     /// when it is registered here: it may claim the enterprise training subsidy.

@@ -61,6 +61,7 @@ async fn main() {
         api_url: Some(tg.url.clone()),
         webhook: None,
         dispatch: DispatchConfig { rate, housekeeping: false, ..Default::default() },
+        backoff: bot::telegram::Backoff::default(),
     };
     let started = Instant::now();
     let mut in_process = None;
@@ -229,6 +230,7 @@ async fn dispatcher() {
             housekeeping: false,
             ..Default::default()
         },
+        backoff: bot::telegram::Backoff::default(),
     };
     let _bot = bot::telegram::start_parts(state, cfg, Parts { polling: false, dispatcher: true }).await.unwrap();
     std::future::pending::<()>().await;
