@@ -91,8 +91,11 @@ impl<P: Policy> Deref for Auth<P> {
 }
 
 /// Recently seen keys, so that most requests need no database round trip.
-/// A revocation takes effect at once in the process that made it and within
-/// `TTL` in the others.
+/// A revocation takes effect at once in the process that made it, at once
+/// in the others where Redis carries its announcement
+/// ([`announce_revocation`], [`follow_revocations`]), and within `TTL` in
+/// every case (Redis down, a lost message).
+///
 /// A key's owner (or `None`: unknown key) and when it was looked up.
 type CachedKey = (Option<KeyOwner>, Instant);
 
@@ -100,7 +103,7 @@ pub struct KeyCache {
     entries: Mutex<HashMap<Vec<u8>, CachedKey>>,
 }
 
-const TTL: Duration = Duration::from_secs(5);
+const TTL: Duration = Duration::from_secs(1);
 
 impl Default for KeyCache {
     fn default() -> Self {
@@ -128,6 +131,59 @@ impl KeyCache {
         if let Ok(mut g) = self.entries.lock() {
             g.clear();
         }
+    }
+}
+
+/// The Redis channel on which a revocation is announced to every process.
+fn revocations_channel(state: &AppState) -> String {
+    state.redis.key("api-keys:revoked")
+}
+
+/// After a key was revoked (committed): forget the cached keys here and tell
+/// the other processes to forget theirs. Without Redis they still refuse the
+/// key within the cache's lifetime (1 s).
+pub async fn announce_revocation(state: &AppState) {
+    state.keys.clear();
+    let channel = revocations_channel(state);
+    let published = state
+        .redis
+        .run(|mut c| async move { redis::cmd("PUBLISH").arg(channel).arg("revoked").query_async::<i64>(&mut c).await })
+        .await;
+    if let Err(e) = published {
+        tracing::warn!(error = %e, "a key revocation could not be announced; other processes refuse the key within 1 s");
+    }
+}
+
+/// Forget the cached keys whenever any process announces a revocation (run
+/// once per process, for its life). While the subscription is down the
+/// cache's 1 s lifetime bounds the delay; every (re)subscription starts
+/// from an empty cache, since announcements may have been missed.
+pub async fn follow_revocations(state: AppState) {
+    use futures_util::StreamExt;
+    let channel = revocations_channel(&state);
+    let Ok(client) = redis::Client::open(state.settings.redis_url.as_str()) else { return };
+    loop {
+        let subscribed = async {
+            let mut pubsub = tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub())
+                .await
+                .map_err(|_| "connecting timed out".to_owned())?
+                .map_err(|e| e.to_string())?;
+            pubsub.subscribe(&channel).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(pubsub)
+        }
+        .await;
+        match subscribed {
+            Ok(pubsub) => {
+                state.keys.clear();
+                let mut messages = pubsub.into_on_message();
+                while messages.next().await.is_some() {
+                    state.keys.clear();
+                }
+                tracing::debug!("the key revocation subscription ended; subscribing again");
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot subscribe to key revocations yet"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

@@ -30,6 +30,7 @@ impl Application {
         let workers = settings.http_workers.max(1);
         let state = AppState::new(settings)?;
         bootstrap(&state).await?;
+        tokio::spawn(crate::auth::follow_revocations(state.clone()));
         if state.settings.background {
             crate::tasks::spawn(state.clone());
         }

@@ -424,3 +424,71 @@ async fn openapi_spec_matches_its_snapshot_and_docs_are_served() {
     assert_eq!(res.status(), 308);
     assert_eq!(res.headers()["location"], "/docs/");
 }
+
+/// A second server process on the same database and Redis (another
+/// replica), started from `tests/src/bin/api_server.rs`; killed on drop.
+struct Replica {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Replica {
+    fn start(app: &TestApp) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_api_server"))
+            .env("DATABASE_URL", &app.db.url)
+            .env("REDIS_URL", qianlink_tests::redis_url())
+            .env("QIANLINK_REDIS_PREFIX", &app.redis_prefix)
+            .env("QIANLINK_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().strip_prefix("port ").unwrap_or_else(|| panic!("the replica said {line:?}"));
+        Self { child, url: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A key revoked through one process is refused by another within 1 s
+/// (#12). The other process has the key in its cache, whose own lifetime is
+/// 1 s; refused within 500 ms means the announcement through Redis did it.
+#[tokio::test]
+async fn a_revoked_key_is_refused_by_another_process_within_a_second() {
+    let app = TestApp::spawn().await;
+    let replica = Replica::start(&app);
+    let (org_id, _) = app.org("遵义某劳务公司", "broker", None).await;
+    let issued = json(app.post_as(&app.admin_key, &format!("/v1/organizations/{org_id}/api-keys")).send().await.unwrap()).await;
+    let (key, key_id) = (issued["key"].as_str().unwrap().to_owned(), issued["id"].as_str().unwrap().to_owned());
+    let me = format!("{}/v1/me", replica.url);
+    let client = reqwest::Client::new();
+    // The replica answers, and has the key in its cache now; give its subscription time to be up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while client.get(&me).bearer_auth(&key).send().await.map(|r| r.status().as_u16()).unwrap_or(0) != 200 {
+        assert!(std::time::Instant::now() < deadline, "the replica never accepted the key");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(client.get(&me).bearer_auth(&key).send().await.unwrap().status(), 200, "cached in the replica");
+    let revoked_at = std::time::Instant::now();
+    let res = app.delete_as(&app.admin_key, &format!("/v1/api-keys/{key_id}")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    loop {
+        let status = client.get(&me).bearer_auth(&key).send().await.unwrap().status();
+        let waited = revoked_at.elapsed();
+        if status == 401 {
+            eprintln!("the other process refused the revoked key after {} ms", waited.as_millis());
+            assert!(waited < std::time::Duration::from_millis(500), "refused only after {waited:?}");
+            break;
+        }
+        assert!(waited < std::time::Duration::from_secs(1), "still accepted {waited:?} after the revocation");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

@@ -301,8 +301,8 @@ pub async fn create_key(
     Ok(HttpResponse::Created().json(KeyOut::from_info(key.info, Some(key.secret))))
 }
 
-/// Revoke an API key (admin). It stops working at once in this process and
-/// within seconds in the others.
+/// Revoke an API key (admin). It stops working at once in this process and in
+/// the others (announced through Redis), and within 1 s in every case.
 #[utoipa::path(tag = "organizations", security(("api_key" = [])), params(("id" = String, Path)),
     responses((status = 200, body = KeyOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -333,6 +333,6 @@ pub async fn revoke_key(
             })
         })
         .await?;
-    state.keys.clear();
+    crate::auth::announce_revocation(&state).await;
     Ok(HttpResponse::Ok().json(KeyOut::from_info(info, None)))
 }
