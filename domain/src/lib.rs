@@ -10,11 +10,13 @@ pub mod employment;
 pub mod id_number;
 pub mod job;
 pub mod ledger;
+pub mod matching;
 pub mod org;
 pub mod phone;
 pub mod policy;
 pub mod subsidy;
 pub mod synonyms;
+pub mod text;
 pub mod validation;
 pub mod worker;
 

@@ -13,15 +13,22 @@ pub enum Kinship {
 
 #[derive(Debug, Clone, Default)]
 pub struct Synonyms {
-    /// word → (other word, kinship); ASCII lowercased.
+    /// word → (other word, kinship); words normalised by [`crate::text::normalize`].
     map: HashMap<String, Vec<(String, Kinship)>>,
 }
 
 fn norm(s: &str) -> String {
-    s.trim().to_lowercase()
+    crate::text::normalize(s)
+}
+
+fn split(text: &str, separators: &[char]) -> Vec<String> {
+    text.split(|c| separators.contains(&c)).map(norm).filter(|w| !w.is_empty()).collect()
 }
 
 impl Synonyms {
+    /// The one parser of the dictionary: search (`search-index`) and ranking
+    /// (`matcher`) both read what this returns. `a => b, c` may have several
+    /// sources (`a, d => b`); an `a = b` group may also be written `a, b`.
     pub fn parse(text: &str) -> Self {
         let mut map: HashMap<String, Vec<(String, Kinship)>> = HashMap::new();
         let mut link = |a: &str, b: &str, k: Kinship| {
@@ -35,16 +42,17 @@ impl Synonyms {
         };
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
             if let Some((from, to)) = line.split_once("=>") {
-                let from = norm(from);
-                for t in to.split([',', '，']).map(norm) {
-                    link(&from, &t, Kinship::Equivalent);
+                for f in split(from, &[',', '，']) {
+                    for t in split(to, &[',', '，']) {
+                        link(&f, &t, Kinship::Equivalent);
+                    }
                 }
                 continue;
             }
-            let (words, kin): (Vec<String>, Kinship) = if line.contains('=') {
-                (line.split('=').map(norm).collect(), Kinship::Equivalent)
+            let (words, kin) = if line.contains('~') || line.contains('≈') {
+                (split(line, &['~', '≈']), Kinship::Related)
             } else {
-                (line.split(['~', '≈']).map(norm).collect(), Kinship::Related)
+                (split(line, &['=', ',', '，']), Kinship::Equivalent)
             };
             for a in &words {
                 for b in &words {
@@ -53,6 +61,11 @@ impl Synonyms {
             }
         }
         Self { map }
+    }
+
+    /// Every word that has related words, with them.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &[(String, Kinship)])> {
+        self.map.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
     }
 
     /// The words related to `word`, with how closely.

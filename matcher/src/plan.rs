@@ -7,12 +7,7 @@ use crate::store::CandidateStore;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-/// Offers a worker already has: open ones and those made in the last 7 days.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Load {
-    pub open: i64,
-    pub last_7_days: i64,
-}
+pub use domain::matching::Load;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Caps {

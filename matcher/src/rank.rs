@@ -124,10 +124,8 @@ impl JobTerms {
     }
 }
 
-/// How worker and training skills are stored in snapshots.
-pub fn normalize(s: &str) -> String {
-    s.trim().to_lowercase()
-}
+/// How worker and training skills are stored in snapshots: the one normalisation, shared with search.
+pub use domain::text::normalize;
 
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0

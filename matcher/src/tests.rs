@@ -526,3 +526,19 @@ fn the_store_keeps_inline_copies_and_household_flags_current() {
         assert_eq!(store.zero_employment(h), labour > 0 && employed == 0);
     }
 }
+
+/// Ranking normalises skills as search does (`domain::text`): a job that asks
+/// for ＣＮＣ (full-width, as typed on many Chinese keyboards) matches a worker
+/// whose skill is `CNC`, exactly, and a synonym written in full width too.
+#[test]
+fn full_width_skills_match_as_in_search() {
+    let t = T { s: Synonyms::parse("ＣＮＣ = 数控\n"), ..T::new() };
+    let ctx = t.ctx();
+    let mut j = job();
+    j.skills = vec!["ＣＮＣ".into()];
+    for (skill, pts) in [("CNC", t.w.skill_exact), ("cnc", t.w.skill_exact), ("数控", t.w.skill_equivalent)] {
+        let mut w = worker(1);
+        w.skills = vec![domain::text::normalize(skill)];
+        assert_eq!(points(&explain(&j, &w, false, &ctx), "skills"), pts, "{skill}");
+    }
+}

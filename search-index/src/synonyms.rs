@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use crate::tokenizer::normalize;
+use domain::synonyms::Kinship;
 
 /// Weight of a member of an `a = b` group or the target of `a => b`.
 pub const EQUIVALENT_WEIGHT: f32 = 0.8;
@@ -29,38 +29,24 @@ pub struct Synonyms {
 }
 
 impl Synonyms {
+    /// Weighted expansions of the one dictionary parser ([`domain::synonyms::Synonyms::parse`]),
+    /// which ranking reads too.
     pub fn parse(text: &str) -> Synonyms {
+        Self::from_dictionary(&domain::synonyms::Synonyms::parse(text))
+    }
+
+    pub fn from_dictionary(d: &domain::synonyms::Synonyms) -> Synonyms {
         let mut syn = Synonyms::default();
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            if let Some((lhs, rhs)) = line.split_once("=>") {
-                let sources = split_list(lhs, &[',', '，']);
-                let targets = split_list(rhs, &[',', '，']);
-                for s in &sources {
-                    for t in &targets {
-                        syn.add(s, t, EQUIVALENT_WEIGHT);
-                    }
-                }
-            } else if line.contains('~') || line.contains('≈') {
-                let members = split_list(line, &['~', '≈']);
-                syn.add_group(&members, RELATED_WEIGHT);
-            } else {
-                let members = split_list(line, &['=', ',', '，']);
-                syn.add_group(&members, EQUIVALENT_WEIGHT);
+        for (from, related) in d.entries() {
+            for (to, kin) in related {
+                let weight = match kin {
+                    Kinship::Equivalent => EQUIVALENT_WEIGHT,
+                    Kinship::Related => RELATED_WEIGHT,
+                };
+                syn.add(from, to, weight);
             }
         }
         syn
-    }
-
-    fn add_group(&mut self, members: &[String], weight: f32) {
-        for a in members {
-            for b in members {
-                self.add(a, b, weight);
-            }
-        }
     }
 
     fn add(&mut self, from: &str, to: &str, weight: f32) {
@@ -96,10 +82,6 @@ impl Synonyms {
     pub fn is_empty(&self) -> bool {
         self.expansions.is_empty()
     }
-}
-
-fn split_list(text: &str, separators: &[char]) -> Vec<String> {
-    text.split(|c| separators.contains(&c)).map(|w| normalize(w.trim())).filter(|w| !w.is_empty()).collect()
 }
 
 #[cfg(test)]

@@ -259,26 +259,11 @@ pub(crate) fn words(jieba: &Jieba, text: &str) -> Vec<String> {
     out
 }
 
-/// Folds full-width ASCII (ＣＮＣ, ２０２４) to half-width and lowercases ASCII.
-pub(crate) fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    normalize_into(text, &mut out);
-    out
-}
+/// Token text is the one normalisation of Qianlink ([`domain::text`]), shared with ranking.
+pub(crate) use domain::text::{fold as normalize, fold_char};
 
 fn normalize_into(text: &str, out: &mut String) {
-    for c in text.chars() {
-        out.push(fold_char(c));
-    }
-}
-
-pub(crate) fn fold_char(c: char) -> char {
-    let c = match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        '\u{3000}' => ' ',
-        _ => c,
-    };
-    c.to_ascii_lowercase()
+    out.extend(text.chars().map(fold_char));
 }
 
 #[cfg(test)]

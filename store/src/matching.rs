@@ -11,9 +11,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Date, Int4, Nullable, Text, Uuid as SqlUuid};
 use domain::job::Requirements;
 use domain::worker::{Category, EmploymentStatus};
-use matcher::plan::Load;
-use matcher::rank::normalize;
-use matcher::{DeclineSnap, JobSnap, TrainingSnap, WorkerSnap};
+use domain::matching::{DeclineSnap, JobSnap, Load, TrainingSnap, WorkerSnap};
+use domain::text::normalize;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
