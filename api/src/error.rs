@@ -155,7 +155,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.code.status());
         // Every 503 says when to come back (a dropped PostgreSQL is usually back within seconds).
-        let retry_after = self.retry_after.or_else(|| (self.code.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_UNAVAILABLE_SECS));
+        let retry_after = self
+            .retry_after
+            .or_else(|| (self.code.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_UNAVAILABLE_SECS));
         if let Some(secs) = retry_after {
             res.insert_header(("Retry-After", secs.to_string()));
         }

@@ -68,7 +68,9 @@ mod tests {
         h.down("unreachable");
         let ChannelState::Down { since: first, .. } = h.get() else { panic!("down") };
         h.down("still unreachable");
-        assert!(matches!(h.get(), ChannelState::Down { since, ref error } if since == first && error == "still unreachable"));
+        assert!(
+            matches!(h.get(), ChannelState::Down { since, ref error } if since == first && error == "still unreachable")
+        );
         h.up();
         assert_eq!(h.get(), ChannelState::Up);
     }

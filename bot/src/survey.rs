@@ -222,10 +222,6 @@ pub fn province_code(prefix: u8) -> String {
     format!("{prefix:02}0000")
 }
 
-fn is_working(s: EmploymentStatus) -> bool {
-    matches!(s, EmploymentStatus::Employed | EmploymentStatus::SelfEmployed | EmploymentStatus::PublicWelfarePost)
-}
-
 /// The statuses offered, with their labels, in the order shown.
 const STATUSES: [(EmploymentStatus, &str, char); 6] = [
     (EmploymentStatus::Employed, "在上班", 'e'),
@@ -277,7 +273,7 @@ impl Survey {
     pub fn next(&self) -> Next {
         match (self.status, self.place, self.province, self.industry) {
             (None, ..) => Next::Status,
-            (Some(s), ..) if !is_working(s) => Next::Done,
+            (Some(s), ..) if !EmploymentStatus::is_employed(s) => Next::Done,
             (_, None, ..) => Next::Place,
             (_, Some(Place::OutOfProvince), None, _) => Next::Province,
             (.., None) => Next::Industry,

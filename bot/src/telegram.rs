@@ -386,7 +386,10 @@ async fn supervise(
                 },
                 None => {
                     let listener = teloxide::update_listeners::polling_default(bot.clone()).await;
-                    dispatcher.try_dispatch_with_listener(listener, errors.clone()).await.map_err(|e| format!("getMe: {e}"))
+                    dispatcher
+                        .try_dispatch_with_listener(listener, errors.clone())
+                        .await
+                        .map_err(|e| format!("getMe: {e}"))
                 }
             },
         };

@@ -76,6 +76,14 @@ str_enum! {
     }
 }
 
+/// DESIGN.md "Labour (劳动力)": aged 16–60 on `as_of` (from the birth date of the ID number)
+/// with a known status that is neither student nor unable to work. The SQL `worker_state()`
+/// says the same; a test holds them equal.
+pub fn is_labour(birth: Option<chrono::NaiveDate>, status: Option<EmploymentStatus>, as_of: chrono::NaiveDate) -> bool {
+    let of_age = birth.is_some_and(|b| (16..=60).contains(&crate::id_number::age_on(b, as_of)));
+    of_age && status.is_some_and(EmploymentStatus::can_work)
+}
+
 /// Chinese labels used in spreadsheets (import template and exports).
 impl Category {
     pub fn label_zh(self) -> &'static str {
@@ -96,6 +104,20 @@ impl Category {
 }
 
 impl EmploymentStatus {
+    /// DESIGN.md "Employed": in work, self-employed or on a public-welfare post. The SQL
+    /// `employed_status()` (and so `worker_state()`) says the same; a test holds them equal.
+    pub fn is_employed(self) -> bool {
+        matches!(
+            self,
+            EmploymentStatus::Employed | EmploymentStatus::SelfEmployed | EmploymentStatus::PublicWelfarePost
+        )
+    }
+
+    /// Neither a student nor unable to work.
+    pub fn can_work(self) -> bool {
+        !matches!(self, EmploymentStatus::Student | EmploymentStatus::UnableToWork)
+    }
+
     pub fn label_zh(self) -> &'static str {
         match self {
             EmploymentStatus::Employed => "就业",

@@ -132,10 +132,7 @@ fn main() {
         } else {
             vec![]
         };
-        let employed = matches!(
-            status,
-            EmploymentStatus::Employed | EmploymentStatus::SelfEmployed | EmploymentStatus::PublicWelfarePost
-        );
+        let employed = status.is_employed();
         let w = WorkerSnap {
             id: Uuid::from_u128(i as u128 + 1),
             county_code: county,
@@ -153,7 +150,7 @@ fn main() {
             min_wage: rng.random_bool(0.7).then(|| rng.random_range(25..70) * 100),
             preferred_county_codes: vec![],
             status: Some(status),
-            is_labour: !matches!(status, EmploymentStatus::Student | EmploymentStatus::UnableToWork),
+            is_labour: status.can_work(),
             is_employed: employed,
             trainings,
             past_stays_months: if rng.random_bool(0.2) { vec![rng.random_range(1..24)] } else { vec![] },

@@ -455,7 +455,11 @@ async fn start_bot(state: &api::state::AppState) -> anyhow::Result<Option<bot::t
     };
     let handle = bot::telegram::start(state.clone(), cfg).await?;
     let mode = if state.settings.telegram_webhook_url.is_some() { "webhook" } else { "long polling" };
-    tracing::info!(rate = state.settings.bot_rate, mode, "Telegram bot started (it waits for Telegram in the background when it does not answer)");
+    tracing::info!(
+        rate = state.settings.bot_rate,
+        mode,
+        "Telegram bot started (it waits for Telegram in the background when it does not answer)"
+    );
     Ok(Some(handle))
 }
 

@@ -10,9 +10,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Date, Int4, Nullable, Text, Uuid as SqlUuid};
 use domain::job::Requirements;
-use domain::worker::{Category, EmploymentStatus};
 use domain::matching::{DeclineSnap, JobSnap, Load, TrainingSnap, WorkerSnap};
 use domain::text::normalize;
+use domain::worker::{Category, EmploymentStatus};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 

@@ -381,7 +381,7 @@ fn report_in(
 ) -> Result<Report, StoreError> {
     diesel::sql_query(
         "CREATE TEMP VIEW report_view AS SELECT *, \
-           CASE WHEN r_status IS NOT NULL THEN r_status IN ('employed', 'self_employed', 'public_welfare_post') \
+           CASE WHEN r_status IS NOT NULL THEN employed_status(r_status) \
                 ELSE coalesce(p_employed, false) END AS answered_employed, \
            coalesce(work_place, CASE WHEN p_county = county_code THEN 'in_county' WHEN p_county LIKE '52%' THEN 'in_province' \
                                      WHEN p_county IS NOT NULL THEN 'out_of_province' END) AS destination \

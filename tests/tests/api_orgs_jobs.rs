@@ -465,7 +465,8 @@ async fn a_revoked_key_is_refused_by_another_process_within_a_second() {
     let app = TestApp::spawn().await;
     let replica = Replica::start(&app);
     let (org_id, _) = app.org("遵义某劳务公司", "broker", None).await;
-    let issued = json(app.post_as(&app.admin_key, &format!("/v1/organizations/{org_id}/api-keys")).send().await.unwrap()).await;
+    let issued =
+        json(app.post_as(&app.admin_key, &format!("/v1/organizations/{org_id}/api-keys")).send().await.unwrap()).await;
     let (key, key_id) = (issued["key"].as_str().unwrap().to_owned(), issued["id"].as_str().unwrap().to_owned());
     let me = format!("{}/v1/me", replica.url);
     let client = reqwest::Client::new();

@@ -817,12 +817,17 @@ async fn every_body_schema_agrees_with_its_validator() {
                 .map(|a| a.iter().map(|f| f.as_str().unwrap().to_owned()).collect())
                 .unwrap_or_default();
             let body_required = op["requestBody"]["required"].as_bool().unwrap_or(false);
-            if body_required != !required.is_empty() {
-                failures.push(format!("{method} {path}: requestBody.required is {body_required}, {name} requires {required:?}"));
+            if body_required == required.is_empty() {
+                failures.push(format!(
+                    "{method} {path}: requestBody.required is {body_required}, {name} requires {required:?}"
+                ));
             }
             let op_name = format!("{} {path}", method.to_uppercase());
             let Some(c) = cells.iter().find(|c| {
-                c.op == op_name && c.who.is_some() && matches!(c.expect, Expect::Ok | Expect::Admitted) && c.tenant != "other"
+                c.op == op_name
+                    && c.who.is_some()
+                    && matches!(c.expect, Expect::Ok | Expect::Admitted)
+                    && c.tenant != "other"
             }) else {
                 failures.push(format!("{op_name}: no admitted caller in the matrix"));
                 continue;

@@ -30,7 +30,11 @@ async fn readyz_names_postgresql_when_it_is_down() {
     .await;
     let res = app.get("/readyz").send().await.unwrap();
     assert_eq!(res.status(), 503);
-    assert_eq!(res.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"), "every 503 says when to retry");
+    assert_eq!(
+        res.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("5"),
+        "every 503 says when to retry"
+    );
     let body = json(res).await;
     assert_eq!(body["down"], serde_json::json!(["postgresql"]));
     assert_eq!(body["postgresql"]["status"], "down");

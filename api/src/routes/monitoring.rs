@@ -87,9 +87,7 @@ fn period_of(s: &str) -> Result<YearMonth, ApiError> {
 fn answer_of(p: &mut Problems, prefix: &str, b: &ResponseInput) -> Option<Answer> {
     let f = |n: &str| format!("{prefix}{n}");
     let status = domain::ledger::parse_status(p, &f("employment_status"), b.employment_status.as_deref());
-    let working = status.is_some_and(|s| {
-        matches!(s, EmploymentStatus::Employed | EmploymentStatus::SelfEmployed | EmploymentStatus::PublicWelfarePost)
-    });
+    let working = status.is_some_and(EmploymentStatus::is_employed);
     let place = match b.work_place.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None if working => {
             p.push(f("work_place"), "is required for a worker in work (in_county, in_province or out_of_province)");
