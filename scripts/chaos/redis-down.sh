@@ -11,8 +11,9 @@
 # outage or anything queued was lost.
 #
 # Private services: PostgreSQL on $CHAOS_PG_PORT (25442), Redis on
-# $CHAOS_REDIS_PORT (26382), the API on $CHAOS_API_PORT (18182); data and
-# logs in .local/chaos-redis-down/.
+# $CHAOS_REDIS_PORT (26382), the API on $CHAOS_API_PORT (18182); logs and
+# Redis data in .local/chaos-redis-down/, the PostgreSQL cluster as lib.sh
+# says. CHAOS_DOWN_SECONDS (default 15): how long Redis stays down.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
