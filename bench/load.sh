@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mixed load benchmark for docs/benchmarks.md (issue #11): search 70 %, job
 # reads 20 %, writes 10 % (bench/mixed.lua) under wrk against the release
-# build, at increasing concurrency until p99 passes 100 ms. Not part of CI.
+# build, at increasing concurrency until p99 passes 100 ms. CI runs a small
+# version (`make load-ci`: JOBS=3000 WORKERS=2000 DURATION=8s STEPS="4 16").
 #
 #   bench/load.sh        JOBS=100000 WORKERS=50000 DURATION=20s STEPS="4 8 16 32 64 128 256"
 #
@@ -23,12 +24,18 @@ PORT="${PORT:-18091}"
 DB="${LOAD_DB:-qianlink_load}"
 CARGO="${CARGO:-cargo}"
 
+die() { echo "load: error: $*" >&2; exit 1; }
+command -v "$CARGO" >/dev/null 2>&1 \
+  || die "$CARGO not found: install the Rust toolchain with rustup (curl --proto '=https' -sSf https://sh.rustup.rs | sh -s -- -y)"
 if ! command -v wrk >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null; else echo "install wrk (apt-get install wrk)" >&2; exit 1; fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then die "wrk is missing: install it (sudo apt-get install wrk)"; fi
+  echo "load: installing wrk from Debian's packages ..." >&2
+  { apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null; }; } \
+    || die "apt-get install wrk failed: fix the apt sources or the network, or install wrk by hand"
 fi
 scripts/services.sh start
 set -a; . .local/services.env; set +a
-$CARGO build -q --release -p qianlink
+$CARGO build -q --release -p qianlink || die "the release build failed"
 BIN="${CARGO_TARGET_DIR:-target}/release/qianlink"
 PG="${DATABASE_URL%/*}"
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -qc "CREATE DATABASE $DB" >/dev/null
@@ -39,9 +46,18 @@ DATABASE_URL="$PG/$DB" QIANLINK_DATA_KEY="$($BIN gen-key)" QIANLINK_BOOTSTRAP_AD
   QIANLINK_INDEX_DIR="$WORK/index" \
   $BIN serve >"$WORK/server.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+cleanup() {
+  local rc=$?
+  kill "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+  if [ "$rc" = 0 ]; then rm -rf "$WORK"; else echo "load: FAILED (exit $rc); server log in $WORK/server.log" >&2; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
 U="http://127.0.0.1:$PORT"
 for _ in $(seq 1 150); do curl -sf "$U/readyz" >/dev/null && break; sleep 0.2; done
+curl -sf "$U/readyz" >/dev/null || { cat "$WORK/server.log" >&2; die "the server did not become ready on $U (log above)"; }
 api() { curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' "$@"; }
 ORG=$(api -X POST "$U/v1/organizations" -d '{"name":"东莞基准电子厂","kind":"employer"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 KEY=$(api -X POST "$U/v1/organizations/$ORG/api-keys" -d '{"issued_to":"load"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')

@@ -34,14 +34,17 @@ STARTED=$(date +%s)
 
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 die() { printf 'fuzz: error: %s\n' "$*" >&2; exit 1; }
+command -v "$CARGO" >/dev/null 2>&1 \
+  || die "$CARGO not found: install the Rust toolchain with rustup (curl --proto '=https' -sSf https://sh.rustup.rs | sh -s -- -y)"
 
 # schemathesis and its dependencies, pinned in scripts/fuzz-requirements.txt.
 if ! cmp -s scripts/fuzz-requirements.txt "$VENV/requirements.txt" 2>/dev/null; then
   say "installing schemathesis into $VENV ..."
   rm -rf "$VENV"
   if ! python3 -m venv "$VENV" 2>/dev/null; then
-    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "python3 -m venv failed: install python3-venv"
-    apt-get update -qq >/dev/null && apt-get install -y -qq python3-venv >/dev/null
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then die "python3 -m venv failed: install python3-venv"; fi
+    { apt-get update -qq >/dev/null && apt-get install -y -qq python3-venv >/dev/null; } \
+      || die "apt-get install python3-venv failed: fix the apt sources or the network, or install it by hand"
     python3 -m venv "$VENV"
   fi
   "$VENV/bin/pip" install -q --disable-pip-version-check -r scripts/fuzz-requirements.txt
@@ -68,6 +71,7 @@ QIANLINK_DATA_KEY="$("$BIN" gen-key)" QIANLINK_BIND="127.0.0.1:$PORT" QIANLINK_R
   QIANLINK_RATE_LIMIT=1000000 QIANLINK_INDEX_DIR="$WORK/index" QIANLINK_LOG=warn QIANLINK_HTTP_WORKERS=2 \
   "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER=$!
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   kill "$SERVER" 2>/dev/null || true
   wait "$SERVER" 2>/dev/null || true

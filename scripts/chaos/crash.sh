@@ -12,8 +12,9 @@
 # a fake Telegram). Exits non-zero when anything acknowledged is lost.
 #
 # Private services: PostgreSQL on $CHAOS_PG_PORT (25441), Redis on
-# $CHAOS_REDIS_PORT (26381), the API on $CHAOS_API_PORT (18181); data and
-# logs in .local/chaos-crash/. CHAOS_ROUNDS (default 4) kill rounds.
+# $CHAOS_REDIS_PORT (26381), the API on $CHAOS_API_PORT (18181); logs and
+# Redis data in .local/chaos-crash/, the PostgreSQL cluster as lib.sh says.
+# CHAOS_ROUNDS (default 4) kill rounds.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -15,7 +15,9 @@
 #
 # Private services: PostgreSQL on $CHAOS_PG_PORT (25443), Redis on
 # $CHAOS_REDIS_PORT (26383), the proxy on $CHAOS_PROXY_PORT (25453), the
-# servers on 18183 and 18184; data and logs in .local/chaos-exactly-once/.
+# servers on 18183 and 18184; logs and Redis data in .local/chaos-exactly-once/,
+# the PostgreSQL cluster as lib.sh says. CHAOS_PLACEMENTS (default 2000)
+# placements seeded, CHAOS_ROUNDS (default 60) rounds of concurrent scans.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -91,6 +93,6 @@ rm -f "$D/faults"
 say "faults off; checking (proxy: $(cat "$D/proxy.json"))"
 "$CHAOS" verify-once --api "$A" --plan "$D/plan.json" --database-url "$CHAOS_DB_URL" --redis-url "$CHAOS_REDIS_URL" \
   --prefix "$CHAOS_PREFIX" --timeout 90 --out "$D/figures.json"
-echo "exactly-once: storms $(cat "$D/storm-1.json" | tr -d '\n ') $(cat "$D/storm-2.json" | tr -d '\n ')"
+echo "exactly-once: storms $(tr -d '\n ' <"$D/storm-1.json") $(tr -d '\n ' <"$D/storm-2.json")"
 echo "exactly-once: qianlink scan processes $(cat "$D/cli-scans.json"); proxy $(cat "$D/proxy.json")"
 echo "exactly-once: OK; figures in ${D#"$ROOT"/}/figures.json"

@@ -1,16 +1,20 @@
+# shellcheck shell=bash
 # Shared by the fault scripts in scripts/chaos/ (sourced, not run).
 #
 # Each scenario runs against its OWN PostgreSQL cluster and Redis, on ports of
 # its own (below 32768, out of the range the kernel hands out to outgoing
-# connections, so that a restart can always bind them again), with data under
-# .local/chaos-<name>/: the project's services
+# connections, so that a restart can always bind them again), with logs and
+# Redis's data under .local/chaos-<name>/ and the PostgreSQL cluster where
+# `make services` keeps its own (scripts/services.sh): as root in this
+# clone's state folder, /var/lib/qianlink/<hash>/chaos-<name>/pg, owned by
+# postgres; otherwise in .local/chaos-<name>/pg. The project's services
 # (`make services`, 55432 and 56379) are never touched, because the scripts
 # kill what they start. Everything started here is recorded and stopped by
 # `chaos_cleanup` (installed as the EXIT trap by `chaos_init`).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # Finding, installing and running PostgreSQL and Redis as `make services`
-# does: pg_bindir, as_pg, need_packages.
+# does: pg_bindir, as_pg, need_packages, pg_state_dir, need_port, $STATE.
 # shellcheck source=../services.sh
 . "$ROOT/scripts/services.sh"
 CARGO="${CARGO:-cargo}"
@@ -33,9 +37,11 @@ chaos_init() {
   CHAOS_PG_PORT="$2"
   CHAOS_REDIS_PORT="$3"
   CHAOS_DIR="$ROOT/.local/chaos-$CHAOS_NAME"
-  CHAOS_PG_DATA="$CHAOS_DIR/pg/data"
-  CHAOS_PG_RUN="$CHAOS_DIR/pg/run"
-  CHAOS_PG_LOG="$CHAOS_DIR/pg/server.log"
+  # $STATE is .local for a user other than root, so this is then $CHAOS_DIR/pg.
+  CHAOS_PG_DIR="$STATE/chaos-$CHAOS_NAME/pg"
+  CHAOS_PG_DATA="$CHAOS_PG_DIR/data"
+  CHAOS_PG_RUN="$CHAOS_PG_DIR/run"
+  CHAOS_PG_LOG="$CHAOS_PG_DIR/server.log"
   CHAOS_REDIS_DIR="$CHAOS_DIR/redis"
   CHAOS_DB_URL="postgres://postgres@127.0.0.1:$CHAOS_PG_PORT/qianlink"
   CHAOS_REDIS_URL="redis://127.0.0.1:$CHAOS_REDIS_PORT"
@@ -43,23 +49,29 @@ chaos_init() {
   trap chaos_cleanup EXIT
   trap 'exit 130' INT TERM
   # A fresh run every time: the previous run's data and logs go.
-  if [ -d "$CHAOS_DIR" ]; then
+  if [ -d "$CHAOS_DIR" ] || [ -d "$CHAOS_PG_DIR" ]; then
     chaos_stop_leftovers
-    rm -rf "$CHAOS_DIR"
+    rm -rf "$CHAOS_DIR" "$CHAOS_PG_DIR"
   fi
-  mkdir -p "$CHAOS_DIR/logs" "$CHAOS_DIR/pg" "$CHAOS_PG_RUN" "$CHAOS_REDIS_DIR"
-  for p in "$CHAOS_PG_PORT" "$CHAOS_REDIS_PORT"; do
-    port_free "$p" || die "port $p is taken (set CHAOS_*_PORT to free ports)"
-  done
+  need_port "$CHAOS_PG_PORT" CHAOS_PG_PORT "chaos $CHAOS_NAME PostgreSQL"
+  need_port "$CHAOS_REDIS_PORT" CHAOS_REDIS_PORT "chaos $CHAOS_NAME Redis"
   chaos_build
+  mkdir -p "$CHAOS_DIR/logs" "$CHAOS_REDIS_DIR"
+  pg_state_dir "$CHAOS_PG_DIR"
+  mkdir -p "$CHAOS_PG_RUN"
+  [ "$(id -u)" != 0 ] || chown postgres:postgres "$CHAOS_PG_RUN"
+  say "PostgreSQL cluster in $CHAOS_PG_DIR, logs in ${CHAOS_DIR#"$ROOT"/}"
 }
 
 # A previous run that was killed may have left its PostgreSQL running.
+# (Also one in .local/chaos-<name>/pg, where clusters were kept as root before.)
 chaos_stop_leftovers() {
-  local bin
-  if [ -s "$CHAOS_DIR/pg/data/postmaster.pid" ] && bin="$(pg_bindir)"; then
-    as_pg "$bin/pg_ctl" -D "$CHAOS_DIR/pg/data" -m immediate stop >/dev/null 2>&1 || true
-  fi
+  local bin data
+  for data in "$CHAOS_PG_DATA" "$CHAOS_DIR/pg/data"; do
+    if postmaster_port "$data" >/dev/null && bin="$(pg_bindir)"; then
+      as_pg "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+  done
   if [ -s "$CHAOS_DIR/redis/redis.pid" ]; then
     kill -9 "$(cat "$CHAOS_DIR/redis/redis.pid")" 2>/dev/null || true
   fi
@@ -71,11 +83,13 @@ chaos_build() {
   command -v redis-server >/dev/null 2>&1 || die "redis-server is missing"
   pg_bindir >/dev/null || die "PostgreSQL server binaries are missing"
   if [ -z "${CHAOS_SKIP_BUILD:-}" ]; then
+    command -v "$CARGO" >/dev/null 2>&1 \
+      || die "$CARGO not found: install the Rust toolchain (https://rustup.rs: curl --proto '=https' -sSf https://sh.rustup.rs | sh -s -- -y; then . ~/.cargo/env)"
     say "building qianlink and the chaos tool (release) ..."
     (cd "$ROOT" && $CARGO build --release --quiet -p qianlink -p qianlink-tests --bin qianlink --bin chaos) \
       || die "the build failed"
   fi
-  [ -x "$QIANLINK" ] && [ -x "$CHAOS" ] || die "missing $QIANLINK or $CHAOS"
+  if [ ! -x "$QIANLINK" ] || [ ! -x "$CHAOS" ]; then die "missing $QIANLINK or $CHAOS"; fi
 }
 
 chaos_cleanup() {
@@ -94,7 +108,7 @@ chaos_cleanup() {
   fi
   redis_stop
   if [ "$rc" != 0 ]; then
-    say "FAILED (exit $rc); logs in ${CHAOS_DIR#"$ROOT"/}/logs"
+    say "FAILED (exit $rc); logs in ${CHAOS_DIR#"$ROOT"/}/logs, PostgreSQL's in $CHAOS_PG_LOG"
   fi
   exit "$rc"
 }
@@ -126,14 +140,9 @@ wait_for() {
 pg_start() {
   local bin
   bin="$(pg_bindir)"
-  if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || die "user 'postgres' is missing; reinstall the postgresql package"
-    chown -R postgres:postgres "$CHAOS_DIR/pg"
-    chmod o+x "$ROOT" "$ROOT/.local" "$CHAOS_DIR" 2>/dev/null || true
-  fi
   if [ ! -s "$CHAOS_PG_DATA/PG_VERSION" ]; then
     as_pg "$bin/initdb" --no-sync -A trust -U postgres -E UTF8 --locale=C.UTF-8 -D "$CHAOS_PG_DATA" \
-      >"$CHAOS_DIR/pg/initdb.log" 2>&1 || die "initdb failed (see ${CHAOS_DIR#"$ROOT"/}/pg/initdb.log)"
+      >"$CHAOS_PG_DIR/initdb.log" 2>&1 || die "initdb failed (see $CHAOS_PG_DIR/initdb.log)"
   fi
   as_pg "$bin/pg_ctl" -D "$CHAOS_PG_DATA" -l "$CHAOS_PG_LOG" -w -t 60 start \
     -o "-p $CHAOS_PG_PORT -k $CHAOS_PG_RUN -c listen_addresses=127.0.0.1 -c max_connections=200" >/dev/null \
