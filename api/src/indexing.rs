@@ -121,7 +121,7 @@ impl Indexer {
             let Some(last) = rows.last().map(|r| r.cursor()) else { break };
             let mut ids: Vec<Uuid> = rows
                 .iter()
-                .filter(|r| r.topic.starts_with("job."))
+                .filter(|r| r.is_about(store::outbox::Aggregate::Job))
                 .filter_map(|r| Uuid::parse_str(&r.aggregate_id).ok())
                 .collect();
             ids.sort();

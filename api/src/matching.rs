@@ -9,7 +9,7 @@ use domain::synonyms::Synonyms;
 use matcher::{CandidateStore, Weights};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, RwLock};
-use store::outbox::{self, Cursor};
+use store::outbox::{self, Aggregate, Cursor};
 use store::{Pool, StoreError};
 use uuid::Uuid;
 
@@ -69,7 +69,7 @@ impl Matcher {
             let ids: Vec<Uuid> = rows
                 .iter()
                 .filter(|r| {
-                    r.topic.starts_with("worker.") || r.topic.starts_with("placement.") || r.topic.starts_with("offer.")
+                    r.is_about(Aggregate::Worker) || r.is_about(Aggregate::Placement) || r.is_about(Aggregate::Offer)
                 })
                 .filter_map(|r| {
                     r.payload.get("worker_id").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok())

@@ -231,7 +231,12 @@ pub fn set_pushes(conn: &mut PgConnection, channel: &str, chat_id: &str, on: boo
         diesel::update(workers::table.find(worker))
             .set((workers::accepts_offers.eq(on), workers::updated_at.eq(diesel::dsl::now)))
             .execute(conn)?;
-        outbox::publish(conn, "worker.updated", &worker.to_string(), serde_json::json!({"worker_id": worker}))?;
+        outbox::publish(
+            conn,
+            crate::outbox::Topic::WorkerUpdated,
+            &worker.to_string(),
+            serde_json::json!({"worker_id": worker}),
+        )?;
         audit::record(
             conn,
             &Actor::system(),
@@ -309,7 +314,7 @@ pub fn expire(conn: &mut PgConnection) -> Result<(usize, usize), StoreError> {
         for (id, worker) in &expired {
             outbox::publish(
                 conn,
-                "offer.expired",
+                crate::outbox::Topic::OfferExpired,
                 &id.to_string(),
                 serde_json::json!({"offer_id": id, "worker_id": worker}),
             )?;
@@ -782,7 +787,7 @@ pub fn accept_offer(conn: &mut PgConnection, worker_id: Uuid, offer_id: Uuid) ->
             .execute(conn)?;
         outbox::publish(
             conn,
-            "offer.accepted",
+            crate::outbox::Topic::OfferAccepted,
             &offer_id.to_string(),
             serde_json::json!({"offer_id": offer_id, "job_id": o.job_id, "worker_id": worker_id, "org_id": o.org_id}),
         )?;
@@ -819,7 +824,7 @@ pub fn decline_offer(
                     .execute(conn)?;
                 outbox::publish(
                     conn,
-                    "offer.declined",
+                    crate::outbox::Topic::OfferDeclined,
                     &offer_id.to_string(),
                     serde_json::json!({"offer_id": offer_id, "job_id": o.job_id, "worker_id": worker_id}),
                 )?;

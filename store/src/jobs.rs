@@ -146,7 +146,7 @@ pub fn create(conn: &mut PgConnection, org_id: Uuid, job: &ValidJob, actor: &Act
         diesel::insert_into(jobs::table)
             .values((jobs::id.eq(id), jobs::org_id.eq(org_id), JobFields::from(job)))
             .execute(conn)?;
-        outbox::publish(conn, "job.created", &id.to_string(), serde_json::json!({"job_id": id}))?;
+        outbox::publish(conn, crate::outbox::Topic::JobCreated, &id.to_string(), serde_json::json!({"job_id": id}))?;
         audit::record(conn, actor, "job.create", "job", &id.to_string(), serde_json::json!({"title": job.title}))?;
         get(conn, id)
     })
@@ -162,7 +162,7 @@ pub fn update(conn: &mut PgConnection, id: Uuid, job: &ValidJob, actor: &Actor) 
         diesel::update(jobs::table.find(id))
             .set((JobFields::from(job), jobs::updated_at.eq(diesel::dsl::now)))
             .execute(conn)?;
-        outbox::publish(conn, "job.updated", &id.to_string(), serde_json::json!({"job_id": id}))?;
+        outbox::publish(conn, crate::outbox::Topic::JobUpdated, &id.to_string(), serde_json::json!({"job_id": id}))?;
         audit::record(conn, actor, "job.update", "job", &id.to_string(), serde_json::json!({}))?;
         get(conn, id)
     })
@@ -181,7 +181,7 @@ pub fn close(conn: &mut PgConnection, id: Uuid, actor: &Actor) -> Result<JobView
                 jobs::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
-        outbox::publish(conn, "job.closed", &id.to_string(), serde_json::json!({"job_id": id}))?;
+        outbox::publish(conn, crate::outbox::Topic::JobClosed, &id.to_string(), serde_json::json!({"job_id": id}))?;
         audit::record(conn, actor, "job.close", "job", &id.to_string(), serde_json::json!({}))?;
         get(conn, id)
     })

@@ -388,7 +388,7 @@ pub fn queue(
             if let Some(o) = row {
                 outbox::publish(
                     conn,
-                    "offer.queued",
+                    crate::outbox::Topic::OfferQueued,
                     &id.to_string(),
                     serde_json::json!({"offer_id": id, "worker_id": p.worker_id, "job_id": p.job_id}),
                 )?;

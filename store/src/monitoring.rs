@@ -102,7 +102,7 @@ pub fn answer(
             )?;
             crate::outbox::publish(
                 conn,
-                "worker.monitored",
+                crate::outbox::Topic::WorkerMonitored,
                 &a.worker_id.to_string(),
                 serde_json::json!({"worker_id": a.worker_id}),
             )?;

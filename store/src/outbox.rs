@@ -38,16 +38,91 @@ impl OutboxRow {
     }
 }
 
+macro_rules! topics {
+    ($($variant:ident = $s:literal => $aggregate:ident),+ $(,)?) => {
+        /// Every kind of change the outbox announces; its row's `topic` is `as_str()`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Topic { $($variant),+ }
+
+        impl Topic {
+            pub const ALL: &'static [Topic] = &[$(Topic::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $(Topic::$variant => $s),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Topic::$variant),)+ _ => None }
+            }
+            /// The kind of record the change is about.
+            pub fn aggregate(self) -> Aggregate {
+                match self { $(Topic::$variant => Aggregate::$aggregate),+ }
+            }
+        }
+    };
+}
+
+/// What a change is about: consumers subscribe by aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Aggregate {
+    Job,
+    Worker,
+    Offer,
+    Placement,
+    SubsidyEvent,
+}
+
+topics! {
+    JobCreated = "job.created" => Job,
+    JobUpdated = "job.updated" => Job,
+    JobClosed = "job.closed" => Job,
+    WorkerCreated = "worker.created" => Worker,
+    WorkerUpdated = "worker.updated" => Worker,
+    WorkerErased = "worker.erased" => Worker,
+    WorkerMonitored = "worker.monitored" => Worker,
+    WorkerTrainingAdded = "worker.training_added" => Worker,
+    OfferQueued = "offer.queued" => Offer,
+    OfferAccepted = "offer.accepted" => Offer,
+    OfferDeclined = "offer.declined" => Offer,
+    OfferExpired = "offer.expired" => Offer,
+    PlacementCreated = "placement.created" => Placement,
+    PlacementReported = "placement.reported" => Placement,
+    PlacementSeparated = "placement.separated" => Placement,
+    SubsidyEventCreated = "subsidy_event.created" => SubsidyEvent,
+    SubsidyEventReviewed = "subsidy_event.reviewed" => SubsidyEvent,
+}
+
+impl OutboxRow {
+    /// The row's topic (None for a topic this build does not know, written by a newer one).
+    pub fn topic(&self) -> Option<Topic> {
+        Topic::parse(&self.topic)
+    }
+
+    pub fn is_about(&self, a: Aggregate) -> bool {
+        self.topic().is_some_and(|t| t.aggregate() == a)
+    }
+}
+
 /// Announce a change. Call it in the same transaction as the change.
 pub fn publish(
     conn: &mut PgConnection,
-    topic: &str,
+    topic: Topic,
     aggregate_id: &str,
     payload: serde_json::Value,
 ) -> Result<(), StoreError> {
-    diesel::insert_into(outbox::table)
-        .values((outbox::topic.eq(topic), outbox::aggregate_id.eq(aggregate_id), outbox::payload.eq(payload)))
-        .execute(conn)?;
+    publish_many(conn, &[(topic, aggregate_id.to_owned(), payload)])
+}
+
+/// Announce many changes at once (an import, a scan), in one statement.
+pub fn publish_many(conn: &mut PgConnection, changes: &[(Topic, String, serde_json::Value)]) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = changes
+        .iter()
+        .map(|(t, id, payload)| {
+            (outbox::topic.eq(t.as_str()), outbox::aggregate_id.eq(id.as_str()), outbox::payload.eq(payload))
+        })
+        .collect();
+    diesel::insert_into(outbox::table).values(&rows).execute(conn)?;
     Ok(())
 }
 
@@ -124,4 +199,26 @@ pub fn horizon(conn: &mut PgConnection) -> Result<Cursor, StoreError> {
     .get_result(conn)
     .optional()?;
     Ok(h.map(|h| Cursor { txid: h.txid, id: h.id }).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_topic_reads_back_and_names_its_aggregate() {
+        for t in Topic::ALL {
+            assert_eq!(Topic::parse(t.as_str()), Some(*t));
+            let prefix = t.as_str().split('.').next().unwrap_or_default();
+            let expected = match t.aggregate() {
+                Aggregate::Job => "job",
+                Aggregate::Worker => "worker",
+                Aggregate::Offer => "offer",
+                Aggregate::Placement => "placement",
+                Aggregate::SubsidyEvent => "subsidy_event",
+            };
+            assert_eq!(prefix, expected, "{t:?}");
+        }
+        assert_eq!(Topic::parse("job"), None);
+    }
 }

@@ -176,7 +176,7 @@ pub fn create(
         crate::workers::add_fact(conn, p.worker_id, "employed", p.start_date, FactSource::EmployerReport)?;
         outbox::publish(
             conn,
-            "placement.created",
+            crate::outbox::Topic::PlacementCreated,
             &id.to_string(),
             serde_json::json!({"placement_id": id, "worker_id": p.worker_id, "job_id": p.job_id}),
         )?;
@@ -274,7 +274,7 @@ pub fn add_report(
         }
         outbox::publish(
             conn,
-            "placement.reported",
+            crate::outbox::Topic::PlacementReported,
             &id.to_string(),
             serde_json::json!({"placement_id": id, "report_id": row.id, "worker_id": p.worker_id}),
         )?;
@@ -336,7 +336,7 @@ pub fn separate(
         crate::workers::add_fact(conn, p.worker_id, "unemployed", on, source)?;
         outbox::publish(
             conn,
-            "placement.separated",
+            crate::outbox::Topic::PlacementSeparated,
             &id.to_string(),
             serde_json::json!({"placement_id": id, "worker_id": p.worker_id}),
         )?;

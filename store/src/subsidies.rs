@@ -209,15 +209,11 @@ impl Writer<'_> {
             let ob: Vec<_> = created
                 .iter()
                 .map(|(id, _)| {
-                    (
-                        crate::schema::outbox::topic.eq("subsidy_event.created"),
-                        crate::schema::outbox::aggregate_id.eq(id.to_string()),
-                        crate::schema::outbox::payload.eq(serde_json::json!({"event_id": id})),
-                    )
+                    (crate::outbox::Topic::SubsidyEventCreated, id.to_string(), serde_json::json!({"event_id": id}))
                 })
                 .collect();
             for chunk in ob.chunks(1000) {
-                diesel::insert_into(crate::schema::outbox::table).values(chunk).execute(conn)?;
+                crate::outbox::publish_many(conn, chunk)?;
             }
             Ok::<_, StoreError>(created)
         })?;
@@ -471,7 +467,7 @@ pub fn review(
             .execute(conn)?;
         outbox::publish(
             conn,
-            "subsidy_event.reviewed",
+            crate::outbox::Topic::SubsidyEventReviewed,
             &id.to_string(),
             serde_json::json!({"event_id": id, "status": new}),
         )?;

@@ -83,7 +83,7 @@ pub fn relay_step(
         let Some(last) = rows.last().map(|r| r.cursor()) else { return Ok(Some(0)) };
         let ids: Vec<Uuid> = rows
             .iter()
-            .filter(|r| r.topic == "subsidy_event.created")
+            .filter(|r| r.topic() == Some(crate::outbox::Topic::SubsidyEventCreated))
             .filter_map(|r| r.payload.get("event_id").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok()))
             .collect();
         let mut events = events_by_ids(conn, &ids)?;

@@ -354,7 +354,12 @@ pub fn create(
         }
         inserted?;
         add_fact(conn, id, w.employment_status.as_str(), today, FactSource::Officer)?;
-        outbox::publish(conn, "worker.created", &id.to_string(), serde_json::json!({"worker_id": id}))?;
+        outbox::publish(
+            conn,
+            crate::outbox::Topic::WorkerCreated,
+            &id.to_string(),
+            serde_json::json!({"worker_id": id}),
+        )?;
         audit::record(
             conn,
             actor,
@@ -429,7 +434,12 @@ pub fn update(
         if before.employment_status.as_deref() != Some(w.employment_status.as_str()) {
             add_fact(conn, id, w.employment_status.as_str(), today, FactSource::Officer)?;
         }
-        outbox::publish(conn, "worker.updated", &id.to_string(), serde_json::json!({"worker_id": id}))?;
+        outbox::publish(
+            conn,
+            crate::outbox::Topic::WorkerUpdated,
+            &id.to_string(),
+            serde_json::json!({"worker_id": id}),
+        )?;
         audit::record(conn, actor, "worker.update", "worker", &id.to_string(), serde_json::json!({}))?;
         get(conn, id, today)
     })
@@ -468,7 +478,12 @@ pub fn transfer(
                 workers::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
-        outbox::publish(conn, "worker.updated", &id.to_string(), serde_json::json!({"worker_id": id}))?;
+        outbox::publish(
+            conn,
+            crate::outbox::Topic::WorkerUpdated,
+            &id.to_string(),
+            serde_json::json!({"worker_id": id}),
+        )?;
         audit::record(
             conn,
             actor,
@@ -510,7 +525,12 @@ pub fn erase(conn: &mut PgConnection, id: Uuid, actor: &Actor, today: NaiveDate)
                 workers::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
-        outbox::publish(conn, "worker.erased", &id.to_string(), serde_json::json!({"worker_id": id}))?;
+        outbox::publish(
+            conn,
+            crate::outbox::Topic::WorkerErased,
+            &id.to_string(),
+            serde_json::json!({"worker_id": id}),
+        )?;
         audit::record(conn, actor, "worker.erase", "worker", &id.to_string(), serde_json::json!({}))?;
         get(conn, id, today)
     })
@@ -597,7 +617,7 @@ pub fn add_training(
             .get_result(conn)?;
         outbox::publish(
             conn,
-            "worker.training_added",
+            crate::outbox::Topic::WorkerTrainingAdded,
             &worker_id.to_string(),
             serde_json::json!({"worker_id": worker_id, "training_id": id}),
         )?;
@@ -910,7 +930,7 @@ pub fn import(
         let mut sites: HashMap<(String, String), Uuid> = HashMap::new();
         let mut new_workers = Vec::new();
         let mut new_facts = Vec::new();
-        let mut touched: Vec<(Uuid, &'static str)> = Vec::new();
+        let mut touched: Vec<(Uuid, outbox::Topic)> = Vec::new();
         for (row, w, n) in sealed_rows {
             if bad.contains(&row) {
                 continue;
@@ -966,14 +986,14 @@ pub fn import(
                         new_facts.push((id, w.employment_status.as_str()));
                     }
                     outcome.updated += 1;
-                    touched.push((id, "worker.updated"));
+                    touched.push((id, outbox::Topic::WorkerUpdated));
                 }
                 None => {
                     let id = n.id;
                     new_facts.push((id, w.employment_status.as_str()));
                     new_workers.push(NewWorker { household_id: household, site_id: site, ..n });
                     outcome.created += 1;
-                    touched.push((id, "worker.created"));
+                    touched.push((id, outbox::Topic::WorkerCreated));
                 }
             }
         }
@@ -995,24 +1015,16 @@ pub fn import(
             diesel::insert_into(employment_facts::table).values(values).execute(conn)?;
         }
         for chunk in touched.chunks(5000) {
-            let ob: Vec<_> = chunk
-                .iter()
-                .map(|(id, topic)| {
-                    (
-                        crate::schema::outbox::topic.eq(*topic),
-                        crate::schema::outbox::aggregate_id.eq(id.to_string()),
-                        crate::schema::outbox::payload.eq(serde_json::json!({"worker_id": id})),
-                    )
-                })
-                .collect();
-            diesel::insert_into(crate::schema::outbox::table).values(ob).execute(conn)?;
+            let ob: Vec<_> =
+                chunk.iter().map(|(id, topic)| (*topic, id.to_string(), serde_json::json!({"worker_id": id}))).collect();
+            outbox::publish_many(conn, &ob)?;
             let au: Vec<_> = chunk
                 .iter()
                 .map(|(id, topic)| {
                     (
                         crate::schema::audit_log::actor_org_id.eq(actor.org_id),
                         crate::schema::audit_log::actor_key_id.eq(actor.key_id),
-                        crate::schema::audit_log::action.eq(if *topic == "worker.created" {
+                        crate::schema::audit_log::action.eq(if *topic == outbox::Topic::WorkerCreated {
                             "worker.import_create"
                         } else {
                             "worker.import_update"

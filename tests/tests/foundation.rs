@@ -227,14 +227,14 @@ fn outbox_never_skips_a_row_that_commits_late() {
 
     early.batch_execute("BEGIN").unwrap();
     diesel::sql_query("SELECT pg_current_xact_id()").execute(&mut early).unwrap();
-    outbox::publish(&mut early, "job.created", "early-1", serde_json::json!({})).unwrap();
+    outbox::publish(&mut early, outbox::Topic::JobCreated, "early-1", serde_json::json!({})).unwrap();
 
     late.batch_execute("BEGIN").unwrap();
-    outbox::publish(&mut late, "job.created", "late-1", serde_json::json!({})).unwrap();
+    outbox::publish(&mut late, outbox::Topic::JobCreated, "late-1", serde_json::json!({})).unwrap();
     late.batch_execute("COMMIT").unwrap();
 
     // `early` also writes a row with a sequence number above `late`'s.
-    outbox::publish(&mut early, "job.updated", "early-2", serde_json::json!({})).unwrap();
+    outbox::publish(&mut early, outbox::Topic::JobUpdated, "early-2", serde_json::json!({})).unwrap();
 
     let mut cursor = Cursor::default();
     let mut seen = Vec::new();
