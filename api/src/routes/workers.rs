@@ -461,11 +461,18 @@ pub async fn transfer_worker(
     Ok(HttpResponse::Ok().json(WorkerOut::masked(v)))
 }
 
-/// Erase a worker's personal data (admin). A placeholder stays so that
-/// placements and subsidy events remain consistent.
+/// Erase a worker (admin, PIPL): removes or anonymises everything that
+/// identifies them in one transaction — chat bindings, binding codes, queued
+/// pushes, offers, monitoring answers (kept only as unattributed totals, so
+/// published reports do not change), employment facts, training records —
+/// and the bot's state of their chats in Redis after it. An anonymous
+/// placeholder stays so that placements, their reports and subsidy events
+/// (records of public money) remain consistent. Idempotent: erasing an
+/// erased worker answers 200 with the same placeholder and writes nothing.
 #[utoipa::path(tag = "workers", security(("api_key" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = WorkerOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = WorkerOut, description = "The anonymous placeholder (also when already erased)"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[delete("/workers/{id}")]
 pub async fn erase_worker(
     auth: Auth<AdminOnly>,
@@ -474,7 +481,7 @@ pub async fn erase_worker(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "worker")?;
     let (actor, today) = (auth.actor(), state.today());
-    let v = state
+    let erasure = state
         .db(move |conn| {
             store::workers::erase(conn, id, &actor, today).map_err(|e| match e {
                 store::StoreError::NotFound => ApiError::not_found("worker"),
@@ -482,7 +489,11 @@ pub async fn erase_worker(
             })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(WorkerOut::masked(v)))
+    state.matcher.forget(id);
+    if let Err(e) = state.redis.forget_chats(&erasure.chats).await {
+        tracing::warn!(error = %e, chats = erasure.chats.len(), "erasure: the bot's chat state stays in Redis until it expires");
+    }
+    Ok(HttpResponse::Ok().json(WorkerOut::masked(erasure.view)))
 }
 
 /// Record a training (its county office or admin).
