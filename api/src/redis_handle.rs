@@ -49,7 +49,9 @@ impl RedisHandle {
         }
         let keys: Vec<String> = chats
             .iter()
-            .flat_map(|(channel, chat)| [self.key(&bot_keys::dialogue(channel, chat)), self.key(&bot_keys::chat_rate(chat))])
+            .flat_map(|(channel, chat)| {
+                [self.key(&bot_keys::dialogue(channel, chat)), self.key(&bot_keys::chat_rate(chat))]
+            })
             .collect();
         self.run(|mut c| async move { redis::cmd("DEL").arg(keys).query_async::<()>(&mut c).await }).await
     }

@@ -48,3 +48,33 @@ CREATE TABLE monitoring_erased_households (
 -- detail.worker_ids; the audit route filters on it.
 CREATE INDEX audit_log_worker_ids ON audit_log USING gin ((detail -> 'worker_ids'));
 CREATE INDEX audit_log_action ON audit_log (action, id);
+
+-- Nothing about a worker is written once they are erased, not even by a
+-- transaction that read them before the erasure committed: the check takes
+-- the row lock the foreign key takes (KEY SHARE), which waits for the
+-- erasure's FOR UPDATE, and then reads the erased row.
+CREATE FUNCTION refuse_erased_worker() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM workers WHERE id = NEW.worker_id AND erased_at IS NULL FOR KEY SHARE;
+    IF NOT FOUND AND EXISTS (SELECT 1 FROM workers WHERE id = NEW.worker_id) THEN
+        RAISE EXCEPTION 'the worker was erased' USING ERRCODE = 'check_violation', CONSTRAINT = 'worker_erased';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER bot_chats_not_erased BEFORE INSERT ON bot_chats
+    FOR EACH ROW EXECUTE FUNCTION refuse_erased_worker();
+CREATE TRIGGER bot_binding_codes_not_erased BEFORE INSERT ON bot_binding_codes
+    FOR EACH ROW EXECUTE FUNCTION refuse_erased_worker();
+CREATE TRIGGER bot_queue_not_erased BEFORE INSERT ON bot_queue
+    FOR EACH ROW EXECUTE FUNCTION refuse_erased_worker();
+CREATE TRIGGER offers_not_erased BEFORE INSERT ON offers
+    FOR EACH ROW EXECUTE FUNCTION refuse_erased_worker();
+CREATE TRIGGER monitoring_responses_not_erased BEFORE INSERT ON monitoring_responses
+    FOR EACH ROW EXECUTE FUNCTION refuse_erased_worker();
+CREATE TRIGGER employment_facts_not_erased BEFORE INSERT ON employment_facts
+    FOR EACH ROW EXECUTE FUNCTION refuse_erased_worker();
+CREATE TRIGGER training_records_not_erased BEFORE INSERT ON training_records
+    FOR EACH ROW EXECUTE FUNCTION refuse_erased_worker();
+CREATE TRIGGER placements_not_erased BEFORE INSERT ON placements
+    FOR EACH ROW EXECUTE FUNCTION refuse_erased_worker();

@@ -381,11 +381,6 @@ pub fn personal(
     Ok((dec(idn)?, dec(phone)?))
 }
 
-/// Record a reveal of the full ID number in the audit log.
-pub fn audit_reveal(conn: &mut PgConnection, id: Uuid, actor: &Actor) -> Result<(), StoreError> {
-    audit::record(conn, actor, "worker.reveal_id_number", "worker", &id.to_string(), serde_json::json!({}))
-}
-
 /// Replace the ledger fields of a worker (the ID number never changes).
 pub fn update(
     conn: &mut PgConnection,
@@ -527,7 +522,8 @@ pub fn erase(conn: &mut PgConnection, id: Uuid, actor: &Actor, today: NaiveDate)
         let chats: Vec<(String, String)> = diesel::delete(bot_chats::table.filter(bot_chats::worker_id.eq(id)))
             .returning((bot_chats::channel, bot_chats::chat_id))
             .get_results(conn)?;
-        let codes = diesel::delete(bot_binding_codes::table.filter(bot_binding_codes::worker_id.eq(id))).execute(conn)?;
+        let codes =
+            diesel::delete(bot_binding_codes::table.filter(bot_binding_codes::worker_id.eq(id))).execute(conn)?;
         let pushes = diesel::delete(bot_queue::table.filter(bot_queue::worker_id.eq(id))).execute(conn)?;
         let offers = diesel::delete(offers::table.filter(offers::worker_id.eq(id))).execute(conn)?;
         let answers =

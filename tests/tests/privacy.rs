@@ -201,9 +201,7 @@ impl Erasable {
                 "hash" => redis::cmd("HGETALL").arg(&k).query::<Vec<String>>(&mut c).unwrap().join(" "),
                 "list" => redis::cmd("LRANGE").arg(&k).arg(0).arg(-1).query::<Vec<String>>(&mut c).unwrap().join(" "),
                 "set" => redis::cmd("SMEMBERS").arg(&k).query::<Vec<String>>(&mut c).unwrap().join(" "),
-                "zset" => {
-                    redis::cmd("ZRANGE").arg(&k).arg(0).arg(-1).query::<Vec<String>>(&mut c).unwrap().join(" ")
-                }
+                "zset" => redis::cmd("ZRANGE").arg(&k).arg(0).arg(-1).query::<Vec<String>>(&mut c).unwrap().join(" "),
                 "stream" => {
                     let v: redis::Value = redis::cmd("XRANGE").arg(&k).arg("-").arg("+").query(&mut c).unwrap();
                     format!("{v:?}")
@@ -233,11 +231,17 @@ impl Erasable {
     async fn candidates(&self) -> Vec<String> {
         let res = self.app.get_as(&self.county, &format!("/v1/jobs/{}/candidates", self.job)).send().await.unwrap();
         assert_eq!(res.status(), 200);
-        json(res).await["items"].as_array().unwrap().iter().map(|c| c["worker_id"].as_str().unwrap().to_owned()).collect()
+        json(res).await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["worker_id"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     async fn erase(&self) -> Value {
-        let res = self.app.delete_as(&self.app.admin_key, &format!("/v1/workers/{}", self.worker)).send().await.unwrap();
+        let res =
+            self.app.delete_as(&self.app.admin_key, &format!("/v1/workers/{}", self.worker)).send().await.unwrap();
         assert_eq!(res.status(), 200);
         json(res).await
     }
@@ -305,6 +309,23 @@ async fn erasure_leaves_nothing_that_identifies_the_worker_and_can_be_repeated()
         .get_result(&mut w.app.conn())
         .unwrap();
     assert_eq!(erasures.n, 1);
+
+    // Nothing about the worker can be written any more, by the store or through the API.
+    let today = domain::calendar::today_in_china(chrono::Utc::now());
+    let e =
+        store::workers::add_fact(&mut w.app.conn(), w.worker, "employed", today, domain::worker::FactSource::Officer)
+            .unwrap_err();
+    assert!(matches!(&e, store::StoreError::Constraint { constraint } if constraint == "worker_erased"), "{e:?}");
+    let res = w
+        .app
+        .post_as(&w.county, &format!("/v1/monitoring-rounds/{}/responses", w.period))
+        .json(&json!({"worker_id": w.worker, "employment_status": "unemployed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(json(res).await["error"]["code"], "state_conflict");
+    w.assert_nothing_left();
 }
 
 #[tokio::test]
@@ -331,4 +352,186 @@ async fn a_published_month_gives_the_same_figures_after_an_erasure() {
         .get_result(&mut w.app.conn())
         .unwrap();
     assert_eq!(again.n, totals.n);
+}
+
+// ------------------------------------------------------------------ views
+
+struct Viewing {
+    app: TestApp,
+    county: String,
+    employer: String,
+    job: Uuid,
+    a: Uuid,
+    b: Uuid,
+    /// The two workers in id order (the order of every page).
+    both: Vec<String>,
+}
+
+/// Two workers of one household, a job whose poster will see them, no round yet.
+async fn viewing() -> Viewing {
+    let app = TestApp::spawn().await;
+    let (_, county) = app.org("兴义市就业局", "county_office", Some(XINGYI)).await;
+    let (_, employer) = app.org("兴义顺达电子厂", "employer", None).await;
+    let mut ids = Vec::new();
+    for seq in [301, 303] {
+        let res = app
+            .post_as(&county, "/v1/workers")
+            .json(&worker_json(&id_number(XINGYI, "19900101", seq), XINGYI, "HH-V1", "unemployed"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        ids.push(Uuid::parse_str(json(res).await["id"].as_str().unwrap()).unwrap());
+    }
+    let j = json!({"title": "电焊工", "description": "电焊", "skills": ["电焊"], "work_county_code": XINGYI,
+                   "wage_min": 4000, "wage_max": 5000, "openings": 3, "contract_months": 12});
+    let res = app.post_as(&employer, "/v1/jobs").json(&j).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let job = Uuid::parse_str(json(res).await["id"].as_str().unwrap()).unwrap();
+    let mut both: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    both.sort();
+    Viewing { app, county, employer, job, a: ids[0], b: ids[1], both }
+}
+
+impl Viewing {
+    async fn views(&self, query: &str) -> Vec<Value> {
+        let res =
+            self.app.get_as(&self.app.admin_key, &format!("/v1/audit?action=worker.view{query}")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        json(res).await["items"].as_array().unwrap().clone()
+    }
+
+    /// Run a view and return the one audit entry it wrote (failing on none or several).
+    async fn one_entry(&self, req: reqwest::RequestBuilder) -> Value {
+        let before = self.views("").await.len();
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let after = self.views("").await;
+        assert_eq!(after.len(), before + 1, "the view wrote {} audit entries", after.len() - before);
+        after.last().unwrap().clone()
+    }
+
+    async fn no_entry(&self, req: reqwest::RequestBuilder, status: u16) {
+        let before = self.views("").await.len();
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status);
+        assert_eq!(self.views("").await.len(), before, "a view without personal data was audited");
+    }
+}
+
+fn ids_of(e: &Value) -> Vec<String> {
+    e["detail"]["worker_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn each_view_of_names_phones_or_id_numbers_is_one_audit_entry() {
+    let v = viewing().await;
+    let (app, a) = (&v.app, v.a.to_string());
+
+    // One worker, by its county office: name and full phone, the route's purpose.
+    let e = v.one_entry(app.get_as(&v.county, &format!("/v1/workers/{a}"))).await;
+    assert_eq!(e["entity"], "worker");
+    assert_eq!(e["entity_id"], a.as_str());
+    assert_eq!(e["detail"]["fields"], json!(["name", "phone"]));
+    assert_eq!(ids_of(&e), std::slice::from_ref(&a));
+    assert_eq!(e["detail"]["purpose"], "ledger.view");
+    assert!(e["actor_org_id"].is_string() && e["actor_key_id"].is_string() && e["at"].is_string());
+    // Admin's reveal, with a purpose in the header: the ID number too (one entry, not two).
+    let e = v
+        .one_entry(
+            app.get_as(&app.admin_key, &format!("/v1/workers/{a}?reveal=true"))
+                .header("X-Qianlink-Purpose", "identity check"),
+        )
+        .await;
+    assert_eq!(e["detail"]["fields"], json!(["name", "phone", "id_number"]));
+    assert_eq!(e["detail"]["purpose"], "identity check");
+    // A list: one entry for the page, naming every worker in it; a purpose in the query.
+    let e = v.one_entry(app.get_as(&v.county, "/v1/workers?purpose=月度回访")).await;
+    assert_eq!(e["entity_id"], "list");
+    assert_eq!(e["detail"]["fields"], json!(["name"]));
+    assert_eq!(ids_of(&e), v.both);
+    assert_eq!(e["detail"]["purpose"], "月度回访");
+    assert_eq!(e["detail"]["route"], "GET /v1/workers");
+    // The household view and the ledger export.
+    let e = v.one_entry(app.get_as(&v.county, "/v1/households/HH-V1")).await;
+    assert_eq!((ids_of(&e), e["detail"]["purpose"].clone()), (v.both.clone(), json!("household.view")));
+    let e = v.one_entry(app.get_as(&v.county, "/v1/workers/export.xlsx")).await;
+    assert_eq!((ids_of(&e), e["detail"]["purpose"].clone()), (v.both.clone(), json!("ledger.export")));
+    // The monitoring report's lists name the non-respondents, in JSON and in the workbook.
+    let period = YearMonth::of(domain::calendar::today_in_china(chrono::Utc::now())).to_string();
+    let res = app.post_as(&v.county, "/v1/monitoring-rounds").json(&json!({"period": period})).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    for route in ["report", "report.xlsx"] {
+        let e = v.one_entry(app.get_as(&v.county, &format!("/v1/monitoring-rounds/{period}/{route}"))).await;
+        assert_eq!(ids_of(&e), v.both);
+        assert_eq!(e["detail"]["fields"], json!(["name"]));
+        assert_eq!(e["detail"]["purpose"], "monitoring.report");
+    }
+
+    // The poster's candidate list is anonymised (no entry) until a worker accepts.
+    let cand = format!("/v1/jobs/{}/candidates", v.job);
+    v.no_entry(app.get_as(&v.employer, &cand), 200).await;
+    {
+        let mut conn = app.conn();
+        let new = store::matching::NewOffer { job_id: v.job, worker_id: v.a, score: 50.0, reasons: json!([]) };
+        let offer = store::matching::queue(&mut conn, &[new], 10, 10, None, &Actor::system()).unwrap()[0].id;
+        diesel::sql_query("UPDATE offers SET status = 'accepted', responded_at = now() WHERE id = $1")
+            .bind::<SqlUuid, _>(offer)
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let e = v.one_entry(app.get_as(&v.employer, &cand)).await;
+    assert_eq!(ids_of(&e), std::slice::from_ref(&a), "only the worker who accepted is named");
+    assert_eq!(e["detail"]["fields"], json!(["name", "phone"]));
+    assert_eq!(e["detail"]["purpose"], "matching.candidates");
+    // The county office sees its own workers' ids only (no names): no entry.
+    v.no_entry(app.get_as(&v.county, &cand), 200).await;
+    // The publication list has no events yet: no names, no entry.
+    v.no_entry(app.get_as(&v.county, "/v1/subsidy-events/export.xlsx"), 200).await;
+    // A refused read shows nothing and writes nothing.
+    let (_, other) = app.org("安龙县就业局", "county_office", Some("522328")).await;
+    v.no_entry(app.get_as(&other, &format!("/v1/workers/{a}")), 403).await;
+
+    // The audit route finds every view of a worker, lists included.
+    let b_views = v.views(&format!("&id={}", v.b)).await;
+    let routes: Vec<&str> = b_views.iter().map(|e| e["detail"]["route"].as_str().unwrap()).collect();
+    assert_eq!(
+        routes,
+        [
+            "GET /v1/workers",
+            "GET /v1/households/{code}",
+            "GET /v1/workers/export.xlsx",
+            "GET /v1/monitoring-rounds/{period}/report",
+            "GET /v1/monitoring-rounds/{period}/report.xlsx",
+        ]
+    );
+    assert_eq!(v.views(&format!("&id={a}")).await.len(), 8);
+    let res = app
+        .get_as(&app.admin_key, &format!("/v1/audit?entity=worker&id={a}&action=worker.create"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(res).await["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_purpose_is_checked_and_holds_no_phone_or_id_number() {
+    let v = viewing().await;
+    let (app, a) = (&v.app, v.a);
+    let res = app.get_as(&v.county, &format!("/v1/workers/{a}?purpose={}", "x".repeat(101))).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(json(res).await["error"]["code"], "invalid_purpose");
+    let res =
+        app.get_as(&v.county, &format!("/v1/workers/{a}")).header("X-Qianlink-Purpose", "a\tb").send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    // Digit runs of 6 or more (a phone or ID number) are stored as stars.
+    let e = v.one_entry(app.get_as(&v.county, &format!("/v1/workers/{a}?purpose=call%2013812345678%20back"))).await;
+    assert_eq!(e["detail"]["purpose"], "call *********** back");
+    // A blank purpose is none: the route's.
+    let e = v.one_entry(app.get_as(&v.county, &format!("/v1/workers/{a}?purpose=%20"))).await;
+    assert_eq!(e["detail"]["purpose"], "ledger.view");
+    // An erased worker has no name or phone left to show: no entry.
+    let res = app.delete_as(&app.admin_key, &format!("/v1/workers/{a}")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    v.no_entry(app.get_as(&v.county, &format!("/v1/workers/{a}")), 200).await;
 }
