@@ -27,6 +27,7 @@ error_codes! {
     MalformedJson => (StatusCode::BAD_REQUEST, "malformed_json", "The request body is not valid JSON of the expected shape."),
     InvalidQuery => (StatusCode::BAD_REQUEST, "invalid_query", "A query-string parameter is malformed."),
     InvalidPath => (StatusCode::BAD_REQUEST, "invalid_path", "A path parameter is malformed."),
+    InvalidPurpose => (StatusCode::BAD_REQUEST, "invalid_purpose", "The purpose (`?purpose=` or `X-Qianlink-Purpose`) must be at most 100 characters, without control characters."),
     MalformedUpload => (StatusCode::BAD_REQUEST, "malformed_upload", "The uploaded file could not be read."),
     MissingApiKey => (StatusCode::UNAUTHORIZED, "missing_api_key", "Send an API key as `Authorization: Bearer <key>`."),
     InvalidApiKey => (StatusCode::UNAUTHORIZED, "invalid_api_key", "The API key is unknown, revoked or expired."),
@@ -188,6 +189,9 @@ impl From<StoreError> for ApiError {
                 ErrorCode::Duplicate,
                 format!("A record with the same unique key already exists ({constraint})."),
             ),
+            StoreError::Constraint { constraint } if constraint == "worker_erased" => {
+                ApiError::with_message(ErrorCode::StateConflict, "The worker's record was erased.")
+            }
             StoreError::Constraint { constraint } => ApiError::with_message(
                 ErrorCode::ValidationFailed,
                 format!("A field refers to something that does not exist or is out of range ({constraint})."),

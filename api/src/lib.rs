@@ -9,6 +9,7 @@ pub mod json;
 pub mod matching;
 pub mod openapi;
 pub mod ops;
+pub mod purpose;
 pub mod ratelimit;
 pub mod redis_handle;
 pub mod routes;

@@ -119,6 +119,18 @@ impl MatcherCell {
         *g = Some(m.clone());
         Ok(m)
     }
+
+    /// Drop an erased worker from this process's candidate store at once
+    /// (other processes drop them when they read `worker.erased` from the
+    /// outbox, which a transaction still running may hold back a moment).
+    pub fn forget(&self, id: Uuid) {
+        let loaded = self.0.lock().ok().and_then(|g| g.clone());
+        if let Some(m) = loaded
+            && let Ok(mut cs) = m.store.write()
+        {
+            cs.remove(id);
+        }
+    }
 }
 
 /// Catch up with the outbox, then run `f` over the matcher on the blocking pool.

@@ -24,7 +24,38 @@ pub enum RedisDown {
     Unreachable(String),
 }
 
+/// The bot's keys about one chat, under the prefix. Named here (the bot
+/// crate uses these functions) so that the API can forget a chat when its
+/// worker is erased.
+pub mod bot_keys {
+    /// The conversation state of a chat.
+    pub fn dialogue(channel: &str, chat: &str) -> String {
+        format!("bot:dialogue:{channel}:{chat}")
+    }
+
+    /// When the chat last had a message (the per-chat rate limit).
+    pub fn chat_rate(chat: &str) -> String {
+        format!("bot:rate:chat:{chat}")
+    }
+}
+
 impl RedisHandle {
+    /// Delete the bot's state of these chats (channel, chat id): after an
+    /// erasure has committed. When Redis is down the state stays until it
+    /// expires (dialogues after 7 days, rate marks after seconds).
+    pub async fn forget_chats(&self, chats: &[(String, String)]) -> Result<(), RedisDown> {
+        if chats.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = chats
+            .iter()
+            .flat_map(|(channel, chat)| {
+                [self.key(&bot_keys::dialogue(channel, chat)), self.key(&bot_keys::chat_rate(chat))]
+            })
+            .collect();
+        self.run(|mut c| async move { redis::cmd("DEL").arg(keys).query_async::<()>(&mut c).await }).await
+    }
+
     pub fn new(url: &str, prefix: &str) -> Self {
         Self {
             client: redis::Client::open(url).ok(),

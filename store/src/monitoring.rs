@@ -253,13 +253,25 @@ fn core_counts(
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         zero: i64,
     }
+    // Live workers, plus what erased workers counted for (unattributed totals).
     let c: C = diesel::sql_query(
         "WITH ws AS (
            SELECT s.household_id, s.is_labour, s.is_employed
              FROM worker_state($1) s JOIN workers w ON w.id = s.worker_id
              LEFT JOIN resettlement_sites rs ON rs.id = w.site_id
-            WHERE w.erased_at IS NULL AND ($2::text IS NULL OR s.county_code = $2) AND ($3::text IS NULL OR rs.name = $3)),
-         hh AS (SELECT bool_or(is_labour) AS l, bool_or(is_employed) AS e FROM ws GROUP BY household_id)
+            WHERE w.erased_at IS NULL AND ($2::text IS NULL OR s.county_code = $2) AND ($3::text IS NULL OR rs.name = $3)
+           UNION ALL
+           SELECT NULL, g.is_labour, g.is_employed
+             FROM monitoring_erased_totals g CROSS JOIN generate_series(1, g.n)
+             LEFT JOIN resettlement_sites rs ON rs.id = g.site_id
+            WHERE g.period = $4 AND ($2::text IS NULL OR g.county_code = $2) AND ($3::text IS NULL OR rs.name = $3)),
+         members AS (
+           SELECT household_id, is_labour, is_employed FROM ws WHERE household_id IS NOT NULL
+           UNION ALL
+           SELECT g.household_id, g.is_labour, g.is_employed
+             FROM monitoring_erased_households g LEFT JOIN resettlement_sites rs ON rs.id = g.site_id
+            WHERE g.period = $4 AND ($2::text IS NULL OR g.county_code = $2) AND ($3::text IS NULL OR rs.name = $3)),
+         hh AS (SELECT bool_or(is_labour) AS l, bool_or(is_employed) AS e FROM members GROUP BY household_id)
          SELECT (SELECT count(*) FROM ws WHERE is_labour) AS labour,
                 (SELECT count(*) FROM ws WHERE is_labour AND is_employed) AS employed,
                 (SELECT count(*) FROM hh WHERE l AND NOT e) AS zero",
@@ -267,6 +279,7 @@ fn core_counts(
     .bind::<Date, _>(period.last_day())
     .bind::<Nullable<Text>, _>(county)
     .bind::<Nullable<Text>, _>(site)
+    .bind::<Date, _>(period.first_day())
     .get_result(conn)?;
     Ok(Counts { labour: c.labour, employed: c.employed, zero: c.zero })
 }
@@ -285,10 +298,15 @@ fn mean_income_by_county(
         mean: Option<f64>,
     }
     let rows: Vec<M> = diesel::sql_query(
-        "SELECT w.county_code, avg(r.monthly_income)::float8 AS mean FROM \
-           (SELECT DISTINCT ON (worker_id) worker_id, monthly_income FROM monitoring_responses WHERE period = $1 ORDER BY worker_id, id DESC) r \
-           JOIN workers w ON w.id = r.worker_id WHERE r.monthly_income IS NOT NULL AND ($2::text IS NULL OR w.county_code = $2) \
-          GROUP BY w.county_code",
+        "SELECT county_code, avg(monthly_income)::float8 AS mean FROM ( \
+           SELECT w.county_code, r.monthly_income FROM \
+             (SELECT DISTINCT ON (worker_id) worker_id, monthly_income FROM monitoring_responses WHERE period = $1 ORDER BY worker_id, id DESC) r \
+             JOIN workers w ON w.id = r.worker_id WHERE r.monthly_income IS NOT NULL AND ($2::text IS NULL OR w.county_code = $2) \
+           UNION ALL \
+           SELECT g.county_code, g.monthly_income FROM monitoring_erased_totals g CROSS JOIN generate_series(1, g.n) \
+            WHERE g.period = $1 AND g.r_status IS NOT NULL AND g.monthly_income IS NOT NULL \
+              AND ($2::text IS NULL OR g.county_code = $2)) a \
+          GROUP BY county_code",
     )
     .bind::<Date, _>(period.first_day())
     .bind::<Nullable<Text>, _>(county)
@@ -358,16 +376,44 @@ fn report_rows(
     diesel::sql_query(
         "CREATE TEMP TABLE report_rows (worker_id uuid, household uuid, county_code text, status text, is_labour bool, \
            is_employed bool, r_status text, work_place text, work_province_code text, industry text, monthly_income int, \
-           p_county text, p_wage int, p_employed bool, prev_place text, income_band text) ON COMMIT DROP",
+           p_county text, p_wage int, p_employed bool, prev_place text, income_band text, \
+           person bool NOT NULL DEFAULT true) ON COMMIT DROP",
     )
     .execute(conn)?;
-    diesel::sql_query(format!("INSERT INTO report_rows {ROWS_SQL}"))
+    const COLUMNS: &str = "worker_id, household, county_code, status, is_labour, is_employed, r_status, work_place, \
+        work_province_code, industry, monthly_income, p_county, p_wage, p_employed, prev_place, income_band";
+    diesel::sql_query(format!("INSERT INTO report_rows ({COLUMNS}) {ROWS_SQL}"))
         .bind::<Date, _>(period.last_day())
         .bind::<Nullable<Text>, _>(county)
         .bind::<Nullable<Text>, _>(site)
         .bind::<Date, _>(period.first_day())
         .bind::<Date, _>(period.pred().first_day())
         .execute(conn)?;
+    // Erased workers: their rows without them (no worker, no household), as
+    // many as there were, and the households they counted in.
+    diesel::sql_query(format!(
+        "INSERT INTO report_rows ({COLUMNS}) \
+         SELECT NULL, NULL, g.county_code, g.status, g.is_labour, g.is_employed, g.r_status, g.work_place, \
+                g.work_province_code, g.industry, g.monthly_income, g.p_county, g.p_wage, g.p_employed, g.prev_place, \
+                g.income_band \
+           FROM monitoring_erased_totals g CROSS JOIN generate_series(1, g.n) \
+           LEFT JOIN resettlement_sites rs ON rs.id = g.site_id \
+          WHERE g.period = $1 AND ($2::text IS NULL OR g.county_code = $2) AND ($3::text IS NULL OR rs.name = $3)"
+    ))
+    .bind::<Date, _>(period.first_day())
+    .bind::<Nullable<Text>, _>(county)
+    .bind::<Nullable<Text>, _>(site)
+    .execute(conn)?;
+    diesel::sql_query(
+        "INSERT INTO report_rows (household, county_code, is_labour, is_employed, person) \
+         SELECT g.household_id, g.county_code, g.is_labour, g.is_employed, false \
+           FROM monitoring_erased_households g LEFT JOIN resettlement_sites rs ON rs.id = g.site_id \
+          WHERE g.period = $1 AND ($2::text IS NULL OR g.county_code = $2) AND ($3::text IS NULL OR rs.name = $3)",
+    )
+    .bind::<Date, _>(period.first_day())
+    .bind::<Nullable<Text>, _>(county)
+    .bind::<Nullable<Text>, _>(site)
+    .execute(conn)?;
     Ok(())
 }
 
@@ -385,7 +431,7 @@ fn report_in(
                 ELSE coalesce(p_employed, false) END AS answered_employed, \
            coalesce(work_place, CASE WHEN p_county = county_code THEN 'in_county' WHEN p_county LIKE '52%' THEN 'in_province' \
                                      WHEN p_county IS NOT NULL THEN 'out_of_province' END) AS destination \
-         FROM report_rows",
+         FROM report_rows WHERE person",
     )
     .execute(conn)?;
     #[derive(QueryableByName)]
@@ -494,7 +540,7 @@ fn report_in(
     }
     let h: H = diesel::sql_query(
         "WITH hh AS MATERIALIZED (SELECT household, bool_or(is_labour) AS l, bool_or(is_employed) AS e \
-                                    FROM report_rows GROUP BY household) \
+                                    FROM report_rows WHERE household IS NOT NULL GROUP BY household) \
          SELECT count(*) FILTER (WHERE l) AS with_labour, count(*) FILTER (WHERE l AND e) AS with_employed, \
                 count(*) FILTER (WHERE l AND NOT e) AS zero, \
                 (SELECT array_agg(code ORDER BY code) FROM (SELECT h.code FROM hh JOIN households h ON h.id = hh.household \
@@ -609,4 +655,80 @@ pub fn income_trend(
         out.push((p.to_string(), v.map(|x| (x * 100.0).round() / 100.0)));
     }
     Ok(out)
+}
+
+/// The periods whose reports an erasure must leave as they were: every
+/// period a round covering `county` (its own or the province's) was opened
+/// for, up to this month, and the period before each (a report compares
+/// with it).
+fn published_periods(conn: &mut PgConnection, county: &str, today: NaiveDate) -> Result<Vec<YearMonth>, StoreError> {
+    let this_month = YearMonth::of(today).first_day();
+    let rounds: Vec<NaiveDate> = monitoring_rounds::table
+        .filter(
+            monitoring_rounds::scope_code.eq(county).or(monitoring_rounds::scope_code.eq(domain::division::GUIZHOU)),
+        )
+        .filter(monitoring_rounds::period.le(this_month))
+        .select(monitoring_rounds::period)
+        .load(conn)?;
+    let mut periods: Vec<YearMonth> =
+        rounds.into_iter().map(YearMonth::of).flat_map(|p| [p, p.pred()]).collect::<Vec<_>>();
+    periods.sort_unstable();
+    periods.dedup();
+    Ok(periods)
+}
+
+/// Before a worker's answers, facts and birth date go (erasure), add their
+/// part in every published period's report to the unattributed totals
+/// (`monitoring_erased_totals`, `monitoring_erased_households`), which the
+/// report adds back: the figures of a published month do not change.
+///
+/// The row is the one `ROWS_SQL` computes for this worker, looked up by
+/// worker instead of scanning the period (the same latest answer, the same
+/// counting placement report, the same previous place).
+pub(crate) fn keep_erased_totals(conn: &mut PgConnection, worker: Uuid, today: NaiveDate) -> Result<usize, StoreError> {
+    let county: String =
+        crate::schema::workers::table.find(worker).select(crate::schema::workers::county_code).first(conn)?;
+    let periods = published_periods(conn, &county, today)?;
+    for p in &periods {
+        diesel::sql_query(
+            "INSERT INTO monitoring_erased_totals AS t (period, county_code, site_id, status, is_labour, is_employed, \
+                    r_status, work_place, work_province_code, industry, monthly_income, p_county, p_wage, p_employed, \
+                    prev_place, income_band, n) \
+             SELECT $3, s.county_code, w.site_id, s.status, s.is_labour, s.is_employed, \
+                    r.employment_status, r.work_place, r.work_province_code, r.industry, r.monthly_income, \
+                    pr.work_county_code, pr.wage, pr.employed, prev.work_place, r.income_band, 1 \
+               FROM worker_state($1) s JOIN workers w ON w.id = s.worker_id \
+               LEFT JOIN LATERAL (SELECT m.employment_status, m.work_place, m.work_province_code, m.industry, \
+                                         m.monthly_income, m.income_band \
+                                    FROM monitoring_responses m WHERE m.period = $3 AND m.worker_id = w.id \
+                                   ORDER BY m.id DESC LIMIT 1) r ON true \
+               LEFT JOIN LATERAL (SELECT m.work_place FROM monitoring_responses m \
+                                   WHERE m.period = $4 AND m.worker_id = w.id ORDER BY m.id DESC LIMIT 1) prev ON true \
+               LEFT JOIN LATERAL (SELECT pl.work_county_code, rep.wage, rep.employed \
+                                    FROM placement_reports rep JOIN placements pl ON pl.id = rep.placement_id \
+                                   WHERE pl.worker_id = w.id AND rep.month = $3 \
+                                     AND rep.source IN ('employer_report', 'broker_report', 'social_insurance_import', 'officer') \
+                                   ORDER BY rep.recorded_at DESC LIMIT 1) pr ON true \
+              WHERE s.worker_id = $2 AND w.erased_at IS NULL \
+             ON CONFLICT ON CONSTRAINT monitoring_erased_totals_key DO UPDATE SET n = t.n + 1",
+        )
+        .bind::<Date, _>(p.last_day())
+        .bind::<SqlUuid, _>(worker)
+        .bind::<Date, _>(p.first_day())
+        .bind::<Date, _>(p.pred().first_day())
+        .execute(conn)?;
+        diesel::sql_query(
+            "INSERT INTO monitoring_erased_households AS t (period, household_id, county_code, site_id, is_labour, is_employed) \
+             SELECT $3, s.household_id, s.county_code, w.site_id, s.is_labour, s.is_employed \
+               FROM worker_state($1) s JOIN workers w ON w.id = s.worker_id \
+              WHERE s.worker_id = $2 AND w.erased_at IS NULL AND (s.is_labour OR s.is_employed) \
+             ON CONFLICT (period, household_id) DO UPDATE \
+                SET is_labour = t.is_labour OR excluded.is_labour, is_employed = t.is_employed OR excluded.is_employed",
+        )
+        .bind::<Date, _>(p.last_day())
+        .bind::<SqlUuid, _>(worker)
+        .bind::<Date, _>(p.first_day())
+        .execute(conn)?;
+    }
+    Ok(periods.len())
 }

@@ -450,6 +450,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    monitoring_erased_totals (period, county_code) {
+        period -> Date,
+        county_code -> Text,
+        site_id -> Nullable<Uuid>,
+        status -> Nullable<Text>,
+        is_labour -> Bool,
+        is_employed -> Bool,
+        r_status -> Nullable<Text>,
+        work_place -> Nullable<Text>,
+        work_province_code -> Nullable<Text>,
+        industry -> Nullable<Text>,
+        monthly_income -> Nullable<Int4>,
+        p_county -> Nullable<Text>,
+        p_wage -> Nullable<Int4>,
+        p_employed -> Nullable<Bool>,
+        prev_place -> Nullable<Text>,
+        income_band -> Nullable<Text>,
+        n -> Int4,
+    }
+}
+
+diesel::table! {
+    monitoring_erased_households (period, household_id) {
+        period -> Date,
+        household_id -> Uuid,
+        county_code -> Text,
+        site_id -> Nullable<Uuid>,
+        is_labour -> Bool,
+        is_employed -> Bool,
+    }
+}
+
 diesel::joinable!(offers -> jobs (job_id));
 diesel::joinable!(placement_reports -> placements (placement_id));
 diesel::joinable!(placement_separations -> placements (placement_id));
@@ -496,6 +529,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     bot_queue,
     monitoring_rounds,
     monitoring_responses,
+    monitoring_erased_totals,
+    monitoring_erased_households,
 );
 
 /// Every table and its columns, in declaration order, for the schema test.
@@ -650,4 +685,27 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "income_band",
         ],
     ),
+    (
+        "monitoring_erased_totals",
+        &[
+            "period",
+            "county_code",
+            "site_id",
+            "status",
+            "is_labour",
+            "is_employed",
+            "r_status",
+            "work_place",
+            "work_province_code",
+            "industry",
+            "monthly_income",
+            "p_county",
+            "p_wage",
+            "p_employed",
+            "prev_place",
+            "income_band",
+            "n",
+        ],
+    ),
+    ("monitoring_erased_households", &["period", "household_id", "county_code", "site_id", "is_labour", "is_employed"]),
 ];

@@ -386,11 +386,6 @@ pub fn personal(
     Ok((dec(idn)?, dec(phone)?))
 }
 
-/// Record a reveal of the full ID number in the audit log.
-pub fn audit_reveal(conn: &mut PgConnection, id: Uuid, actor: &Actor) -> Result<(), StoreError> {
-    audit::record(conn, actor, "worker.reveal_id_number", "worker", &id.to_string(), serde_json::json!({}))
-}
-
 /// Replace the ledger fields of a worker (the ID number never changes).
 pub fn update(
     conn: &mut PgConnection,
@@ -496,17 +491,83 @@ pub fn transfer(
     })
 }
 
-/// Erase a worker's personal data, keeping a placeholder so that placements,
-/// facts and subsidy events stay consistent.
-pub fn erase(conn: &mut PgConnection, id: Uuid, actor: &Actor, today: NaiveDate) -> Result<WorkerView, StoreError> {
+/// What an erasure did.
+#[derive(Debug)]
+pub struct Erasure {
+    /// The anonymous placeholder that stays.
+    pub view: WorkerView,
+    /// The chats (channel, chat id) that were bound to the worker: the
+    /// caller forgets their dialogue state in Redis once this has committed.
+    pub chats: Vec<(String, String)>,
+    /// The worker had been erased before: nothing was written.
+    pub already: bool,
+}
+
+/// Erase a worker (PIPL): one transaction removes or anonymises everything
+/// that identifies them, and keeps an anonymous placeholder row (no name, ID
+/// or phone number, birth date, gender, categories, skills, education or
+/// preferences) so that the records of public money stay consistent.
+///
+/// * removed: chat bindings on every channel, binding codes, queued pushes,
+///   offers, monitoring answers, employment facts, training records (except
+///   one a subsidy event was paid on, which stays as its evidence);
+/// * kept as unattributed totals: the worker's part in every published
+///   monitoring report ([`crate::monitoring`]);
+/// * kept, pointing to the placeholder: placements, their monthly reports and
+///   separations (free-text notes and reasons blanked), subsidy events and
+///   blocked claims.
+///
+/// Idempotent: erasing an erased worker writes nothing and answers the same
+/// placeholder. The matcher drops the worker on the outbox's `worker.erased`.
+pub fn erase(conn: &mut PgConnection, id: Uuid, actor: &Actor, today: NaiveDate) -> Result<Erasure, StoreError> {
+    use crate::schema::{
+        bot_binding_codes, bot_chats, bot_queue, monitoring_responses, offers, placement_reports,
+        placement_separations, placements, subsidy_events,
+    };
     conn.transaction(|conn| {
         let erased: Option<Option<DateTime<Utc>>> =
             workers::table.find(id).select(workers::erased_at).for_update().first(conn).optional()?;
         match erased {
             None => return Err(StoreError::NotFound),
-            Some(Some(_)) => return Err(StoreError::Conflict("already erased".into())),
+            Some(Some(_)) => return Ok(Erasure { view: get(conn, id, today)?, chats: vec![], already: true }),
             Some(None) => {}
         }
+        // The report's totals first: they need the answers, facts and birth date.
+        let periods = crate::monitoring::keep_erased_totals(conn, id, today)?;
+        let chats: Vec<(String, String)> = diesel::delete(bot_chats::table.filter(bot_chats::worker_id.eq(id)))
+            .returning((bot_chats::channel, bot_chats::chat_id))
+            .get_results(conn)?;
+        let codes =
+            diesel::delete(bot_binding_codes::table.filter(bot_binding_codes::worker_id.eq(id))).execute(conn)?;
+        let pushes = diesel::delete(bot_queue::table.filter(bot_queue::worker_id.eq(id))).execute(conn)?;
+        let offers = diesel::delete(offers::table.filter(offers::worker_id.eq(id))).execute(conn)?;
+        let answers =
+            diesel::delete(monitoring_responses::table.filter(monitoring_responses::worker_id.eq(id))).execute(conn)?;
+        let facts = diesel::delete(employment_facts::table.filter(employment_facts::worker_id.eq(id))).execute(conn)?;
+        let paid_on: Vec<Uuid> = subsidy_events::table
+            .filter(subsidy_events::worker_id.eq(id))
+            .filter(subsidy_events::training_id.is_not_null())
+            .select(subsidy_events::training_id.assume_not_null())
+            .load(conn)?;
+        let trainings = diesel::delete(
+            training_records::table
+                .filter(training_records::worker_id.eq(id))
+                .filter(diesel::dsl::not(training_records::id.eq_any(&paid_on))),
+        )
+        .execute(conn)?;
+        // Free text about the worker on the records that stay.
+        let theirs = placements::table.filter(placements::worker_id.eq(id)).select(placements::id);
+        diesel::update(placement_reports::table.filter(placement_reports::placement_id.eq_any(theirs)))
+            .filter(placement_reports::note.is_not_null())
+            .set(placement_reports::note.eq(None::<String>))
+            .execute(conn)?;
+        diesel::update(placement_separations::table.filter(placement_separations::placement_id.eq_any(theirs)))
+            .set(placement_separations::reason.eq(ERASED_TEXT))
+            .execute(conn)?;
+        diesel::update(placements::table.filter(placements::worker_id.eq(id)))
+            .filter(placements::separation_reason.is_not_null())
+            .set(placements::separation_reason.eq(ERASED_TEXT))
+            .execute(conn)?;
         diesel::update(workers::table.find(id))
             .set((
                 workers::id_number_enc.eq(None::<Vec<u8>>),
@@ -518,9 +579,15 @@ pub fn erase(conn: &mut PgConnection, id: Uuid, actor: &Actor, today: NaiveDate)
                 workers::phone_masked.eq(None::<String>),
                 workers::birth_date.eq(None::<NaiveDate>),
                 workers::gender.eq(None::<String>),
+                workers::categories.eq(Vec::<String>::new()),
                 workers::skills.eq(Vec::<String>::new()),
                 workers::education.eq(None::<String>),
+                workers::graduation_year.eq(None::<i32>),
+                workers::willing_cross_province.eq(false),
                 workers::accepts_offers.eq(false),
+                workers::seeking_while_employed.eq(false),
+                workers::min_wage.eq(None::<i32>),
+                workers::preferred_county_codes.eq(Vec::<String>::new()),
                 workers::erased_at.eq(diesel::dsl::now),
                 workers::updated_at.eq(diesel::dsl::now),
             ))
@@ -531,10 +598,24 @@ pub fn erase(conn: &mut PgConnection, id: Uuid, actor: &Actor, today: NaiveDate)
             &id.to_string(),
             serde_json::json!({"worker_id": id}),
         )?;
-        audit::record(conn, actor, "worker.erase", "worker", &id.to_string(), serde_json::json!({}))?;
-        get(conn, id, today)
+        audit::record(
+            conn,
+            actor,
+            "worker.erase",
+            "worker",
+            &id.to_string(),
+            serde_json::json!({
+                "chats": chats.len(), "binding_codes": codes, "pushes": pushes, "offers": offers,
+                "monitoring_answers": answers, "employment_facts": facts, "training_records": trainings,
+                "monitoring_periods_kept_as_totals": periods,
+            }),
+        )?;
+        Ok(Erasure { view: get(conn, id, today)?, chats, already: false })
     })
 }
+
+/// What replaces free text about an erased worker on the records that stay.
+pub const ERASED_TEXT: &str = "（已删除）";
 
 // ---------------------------------------------------------------- trainings
 

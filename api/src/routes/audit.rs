@@ -33,15 +33,21 @@ pub struct AuditPage {
 pub struct AuditQuery {
     /// e.g. worker, job, organization, api_key
     pub entity: Option<String>,
-    /// The record's id.
+    /// The record's id. Views (`worker.view`) match when the worker is among
+    /// the entry's `detail.worker_ids` (a page of a list names every worker in it).
     pub id: Option<String>,
+    /// e.g. worker.view (every view of a worker's name, full phone or full ID
+    /// number), worker.erase, worker.update.
+    pub action: Option<String>,
     #[param(schema_with = super::schema::audit_cursor)]
     pub cursor: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
-/// Who did what, when, to which record (admin).
+/// Who did what, when, to which record (admin). Every view of a worker's
+/// name, full phone or full ID number is an entry `worker.view` with the
+/// fields shown, the workers' ids and the purpose given.
 #[utoipa::path(tag = "audit", security(("api_key" = [])), params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -61,8 +67,19 @@ pub async fn list_audit(
     };
     let entity = q.entity.clone().filter(|s| !s.is_empty());
     let id = q.id.clone().filter(|s| !s.is_empty());
-    let rows =
-        state.db(move |conn| Ok(store::audit::list(conn, entity.as_deref(), id.as_deref(), after, limit)?)).await?;
+    let action = q.action.clone().filter(|s| !s.is_empty());
+    let rows = state
+        .db(move |conn| {
+            let f = store::audit::Filter {
+                entity: entity.as_deref(),
+                entity_id: id.as_deref(),
+                action: action.as_deref(),
+                after,
+                limit,
+            };
+            Ok(store::audit::list(conn, &f)?)
+        })
+        .await?;
     let next = super::next_cursor(&rows, limit, |a| a.id.to_string());
     Ok(HttpResponse::Ok().json(AuditPage {
         items: rows

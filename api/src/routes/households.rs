@@ -4,6 +4,7 @@ use super::workers::{WorkerOut, scoped_county};
 use super::{code_param, limit, next_cursor};
 use crate::auth::{Auth, LedgerKeeper};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::purpose::Purpose;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
@@ -64,18 +65,21 @@ pub struct HouseholdQuery {
 }
 
 /// One household with its members and who works (its county office or admin).
-#[utoipa::path(tag = "households", security(("api_key" = [])), params(("code" = String, Path)),
-    responses((status = 200, body = HouseholdDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+/// Audited (`worker.view` of the members' names, purpose `household.view` by default).
+#[utoipa::path(tag = "households", security(("api_key" = [])), params(("code" = String, Path), Purpose),
+    responses((status = 200, body = HouseholdDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/households/{code}")]
 pub async fn get_household(
     auth: Auth<LedgerKeeper>,
     state: web::Data<AppState>,
     code: web::Path<String>,
+    purpose: Purpose,
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
     let caller = auth.clone();
     let today = state.today();
+    let purpose = purpose.or("household.view");
     let (h, members) = state
         .db(move |conn| {
             let (h, members) = store::workers::household(conn, &code, today).map_err(|e| match e {
@@ -83,6 +87,15 @@ pub async fn get_household(
                 other => other.into(),
             })?;
             caller.require_county(&h.county_code)?;
+            let named: Vec<uuid::Uuid> = members.iter().filter(|w| w.name.is_some()).map(|w| w.id).collect();
+            store::audit::record_views(
+                conn,
+                &caller.actor(),
+                "GET /v1/households/{code}",
+                &purpose,
+                &[store::audit::Field::Name],
+                &named,
+            )?;
             Ok((h, members))
         })
         .await?;

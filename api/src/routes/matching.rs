@@ -163,7 +163,9 @@ fn may_rank(caller: &Caller, job_org: Uuid) -> Result<(), ApiError> {
 }
 
 /// The best candidates for a job, each with the reasons for its score.
-#[utoipa::path(tag = "matching", security(("api_key" = [])), params(("id" = String, Path), LimitQuery),
+/// Anonymised for the poster until a worker accepts its offer; then name and
+/// phone, audited (`worker.view`, purpose `matching.candidates` by default).
+#[utoipa::path(tag = "matching", security(("api_key" = [])), params(("id" = String, Path), LimitQuery, crate::purpose::Purpose),
     responses((status = 200, body = CandidateList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/jobs/{id}/candidates")]
@@ -172,10 +174,12 @@ pub async fn candidates(
     state: web::Data<AppState>,
     id: web::Path<String>,
     q: web::Query<LimitQuery>,
+    purpose: crate::purpose::Purpose,
 ) -> Result<HttpResponse, ApiError> {
     let job_id = parse_id(&id, "job")?;
     let limit = limit(q.limit.or(Some(50)))? as usize;
     let caller = auth.clone();
+    let purpose = purpose.or("matching.candidates");
     let vault = state.vault.clone();
     let today = state.today();
     let items = with_matcher(&state, move |m, conn| {
@@ -196,6 +200,7 @@ pub async fn candidates(
         let ids: Vec<Uuid> = ranked.iter().map(|(s, _)| s.worker_id).collect();
         let accepted = store::matching::accepted(conn, job_id, &ids)?;
         let mut out = Vec::new();
+        let mut shown = Vec::new();
         for (s, county) in ranked {
             if caller.keeps_county(&county) {
                 out.push(CandidateOut {
@@ -208,6 +213,9 @@ pub async fn candidates(
             } else if poster && accepted.contains(&s.worker_id) {
                 let w = store::workers::get(conn, s.worker_id, today)?;
                 let (_, phone) = store::workers::personal(conn, &vault, s.worker_id)?;
+                if w.name.is_some() || phone.is_some() {
+                    shown.push(s.worker_id);
+                }
                 let reasons = reasons_out(&s.reasons, true);
                 let score = (reasons.iter().map(|r| r.points).sum::<f64>() * 10.0).round() / 10.0;
                 out.push(CandidateOut { worker_id: s.worker_id.to_string(), score, reasons, name: w.name, phone });
@@ -218,6 +226,15 @@ pub async fn candidates(
                 out.push(CandidateOut { worker_id: format!("c_{opaque}"), score, reasons, name: None, phone: None });
             }
         }
+        use store::audit::Field;
+        store::audit::record_views(
+            conn,
+            &caller.actor(),
+            "GET /v1/jobs/{id}/candidates",
+            &purpose,
+            &[Field::Name, Field::Phone],
+            &shown,
+        )?;
         Ok(out)
     })
     .await?;

@@ -6,6 +6,7 @@ use super::workers::{read_upload, scoped_county};
 use crate::auth::{Auth, Caller, LedgerKeeper};
 use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 use crate::json::Json;
+use crate::purpose::Purpose;
 use crate::sheets;
 use crate::state::AppState;
 use actix_multipart::Multipart;
@@ -322,11 +323,14 @@ pub async fn import(
     Ok(HttpResponse::Ok().json(AnswerOut { period: period.to_string(), recorded: n }))
 }
 
+/// The report, and a `worker.view` audit entry for the names in its lists
+/// (returning labour, non-respondents).
 async fn build(
     auth: &Caller,
     state: &AppState,
     period: &str,
     q: &ReportQuery,
+    (route, purpose): (&'static str, String),
 ) -> Result<(YearMonth, Report), ApiError> {
     let period = period_of(period)?;
     let county = scoped_county(auth, super::code_param("county_code", q.county_code.as_deref())?)?;
@@ -337,6 +341,7 @@ async fn build(
     }
     let scope = county.clone().unwrap_or_else(|| domain::division::GUIZHOU.into());
     let pool = state.pool.clone();
+    let actor = auth.actor();
     let r = state
         .db(move |conn| {
             let open = match &county {
@@ -348,7 +353,18 @@ async fn build(
             }
             // A second connection, when one is free, computes the previous round at the same time.
             let mut side = pool.try_get();
-            Ok(store::monitoring::report(conn, side.as_deref_mut(), period, county.as_deref(), site.as_deref(), 5000)?)
+            let r =
+                store::monitoring::report(conn, side.as_deref_mut(), period, county.as_deref(), site.as_deref(), 5000)?;
+            drop(side);
+            let named: Vec<uuid::Uuid> = r
+                .returning_labour
+                .iter()
+                .chain(&r.non_respondents)
+                .filter(|p| p.name.is_some())
+                .map(|p| p.worker_id)
+                .collect();
+            store::audit::record_views(conn, &actor, route, &purpose, &[store::audit::Field::Name], &named)?;
+            Ok(r)
         })
         .await?;
     Ok((period, r))
@@ -357,7 +373,10 @@ async fn build(
 /// The round's report: employment rate, destinations, industries, income,
 /// returning labour, zero-employment households, response rate, changes since
 /// the previous round and income growth against the year before (+15 % target).
-#[utoipa::path(tag = "monitoring", security(("api_key" = [])), params(("period" = String, Path), ReportQuery),
+/// Erased workers still count, as unattributed totals (a published month's
+/// figures do not change), but are in no list. The names in the lists are
+/// audited (`worker.view`, purpose `monitoring.report` by default).
+#[utoipa::path(tag = "monitoring", security(("api_key" = [])), params(("period" = String, Path), ReportQuery, Purpose),
     responses((status = 200, body = Report), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/monitoring-rounds/{period}/report")]
@@ -366,8 +385,10 @@ pub async fn report(
     state: web::Data<AppState>,
     period: web::Path<String>,
     q: web::Query<ReportQuery>,
+    purpose: Purpose,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, r) = build(&auth, &state, &period, &q).await?;
+    let why = ("GET /v1/monitoring-rounds/{period}/report", purpose.or("monitoring.report"));
+    let (_, r) = build(&auth, &state, &period, &q, why).await?;
     Ok(HttpResponse::Ok().json(r))
 }
 
@@ -513,7 +534,7 @@ fn workbook(r: &Report, trend: &[(String, Option<f64>)]) -> Result<Vec<u8>, Xlsx
 
 /// The report as a workbook: a sheet per view, Chinese headers, and native
 /// Excel charts (destination, industry, income over the year).
-#[utoipa::path(tag = "monitoring", security(("api_key" = [])), params(("period" = String, Path), ReportQuery),
+#[utoipa::path(tag = "monitoring", security(("api_key" = [])), params(("period" = String, Path), ReportQuery, Purpose),
     responses((status = 200, description = "An .xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -523,8 +544,10 @@ pub async fn report_xlsx(
     state: web::Data<AppState>,
     period: web::Path<String>,
     q: web::Query<ReportQuery>,
+    purpose: Purpose,
 ) -> Result<HttpResponse, ApiError> {
-    let (p, r) = build(&auth, &state, &period, &q).await?;
+    let why = ("GET /v1/monitoring-rounds/{period}/report.xlsx", purpose.or("monitoring.report"));
+    let (p, r) = build(&auth, &state, &period, &q, why).await?;
     let county = r.county_code.clone();
     let trend = state.db(move |conn| Ok(store::monitoring::income_trend(conn, p.year(), county.as_deref())?)).await?;
     let bytes = workbook(&r, &trend).map_err(xerr)?;

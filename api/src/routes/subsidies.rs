@@ -473,8 +473,9 @@ pub async fn list_webhooks(_auth: Auth<AdminOnly>, state: web::Data<AppState>) -
 }
 
 /// The publication list (公示名单): events of a status (default approved),
-/// with masked ID numbers and amounts by payee.
-#[utoipa::path(tag = "subsidies", security(("api_key" = [])), params(ExportQuery),
+/// with names, masked ID numbers and amounts by payee. Audited (`worker.view`
+/// of the names, purpose `subsidies.publication` by default).
+#[utoipa::path(tag = "subsidies", security(("api_key" = [])), params(ExportQuery, crate::purpose::Purpose),
     responses((status = 200, description = "An .xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/subsidy-events/export.xlsx")]
@@ -482,8 +483,10 @@ pub async fn export(
     auth: Auth<crate::auth::LedgerKeeper>,
     state: web::Data<AppState>,
     q: web::Query<ExportQuery>,
+    purpose: crate::purpose::Purpose,
 ) -> Result<HttpResponse, ApiError> {
     let county = super::workers::scoped_county(&auth, code_param("county_code", q.county_code.as_deref())?)?;
+    let (actor, purpose) = (auth.actor(), purpose.or("subsidies.publication"));
     let status = match q.status.as_deref().unwrap_or("approved") {
         s @ ("pending_review" | "approved" | "rejected") => s.to_owned(),
         _ => {
@@ -497,6 +500,7 @@ pub async fn export(
     let rows = state
         .db(move |conn| {
             let mut out = Vec::new();
+            let mut named = Vec::new();
             let mut after = None;
             loop {
                 let f = EventFilter {
@@ -511,6 +515,9 @@ pub async fn export(
                 after = Some(last.id);
                 for e in batch {
                     let w = store::workers::get(conn, e.worker_id, today)?;
+                    if w.name.is_some() {
+                        named.push(w.id);
+                    }
                     let payee = match e.payee_kind.as_str() {
                         "worker" => w.name.clone().unwrap_or_default(),
                         _ => store::orgs::get(conn, e.payee_id).map(|o| o.name).unwrap_or_default(),
@@ -528,6 +535,14 @@ pub async fn export(
                     ]);
                 }
             }
+            store::audit::record_views(
+                conn,
+                &actor,
+                "GET /v1/subsidy-events/export.xlsx",
+                &purpose,
+                &[store::audit::Field::Name],
+                &named,
+            )?;
             Ok(out)
         })
         .await?;

@@ -6,6 +6,7 @@ use super::{code_param, limit, missing, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AdminOnly, Auth, Caller, LedgerKeeper};
 use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 use crate::json::Json;
+use crate::purpose::Purpose;
 use crate::sheets::{self, LEDGER_COLUMNS};
 use crate::state::AppState;
 use actix_multipart::Multipart;
@@ -16,6 +17,7 @@ use domain::ledger::WorkerDraft;
 use domain::worker::{Category, EmploymentStatus, TrainingKind};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use store::audit::Field;
 use store::workers::{ImportRow, RowProblem, WorkerView};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -246,7 +248,9 @@ pub async fn create_worker(
 }
 
 /// One worker (its county office or admin). Admin may add `?reveal=true`.
-#[utoipa::path(tag = "workers", security(("api_key" = [])), params(("id" = String, Path), RevealQuery),
+/// Audited (`worker.view`, purpose `ledger.view` by default): the name, the
+/// full phone (the county office) and the full ID number (`reveal`).
+#[utoipa::path(tag = "workers", security(("api_key" = [])), params(("id" = String, Path), RevealQuery, Purpose),
     responses((status = 200, body = WorkerOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/workers/{id}")]
@@ -255,6 +259,7 @@ pub async fn get_worker(
     state: web::Data<AppState>,
     id: web::Path<String>,
     q: web::Query<RevealQuery>,
+    purpose: Purpose,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "worker")?;
     let reveal = q.reveal.unwrap_or(false);
@@ -263,30 +268,38 @@ pub async fn get_worker(
     }
     let caller = auth.clone();
     let (vault, today) = (state.vault.clone(), state.today());
+    let purpose = purpose.or("ledger.view");
     let out = state
         .db(move |conn| {
             keeper_of(conn, &caller, id)?;
             let v = store::workers::get(conn, id, today)?;
             let mut out = WorkerOut::masked(v);
             let show_phone = reveal || !caller.is_admin();
+            let mut fields = Vec::new();
+            if out.name.is_some() {
+                fields.push(Field::Name);
+            }
             if (reveal || show_phone) && !out.erased {
                 let (idn, phone) = store::workers::personal(conn, &vault, id)?;
-                if show_phone {
+                if show_phone && phone.is_some() {
                     out.phone = phone;
+                    fields.push(Field::Phone);
                 }
-                if reveal {
+                if reveal && idn.is_some() {
                     out.id_number = idn;
-                    store::workers::audit_reveal(conn, id, &caller.actor())?;
+                    fields.push(Field::IdNumber);
                 }
             }
+            store::audit::record_views(conn, &caller.actor(), "GET /v1/workers/{id}", &purpose, &fields, &[id])?;
             Ok(out)
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
 
-/// Workers of a county (a county office sees its own county only).
-#[utoipa::path(tag = "workers", security(("api_key" = [])), params(WorkerListQuery),
+/// Workers of a county (a county office sees its own county only). Audited
+/// (`worker.view` of the names, one entry for the page, purpose `ledger.list` by default).
+#[utoipa::path(tag = "workers", security(("api_key" = [])), params(WorkerListQuery, Purpose),
     responses((status = 200, body = WorkerPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/workers")]
@@ -294,6 +307,7 @@ pub async fn list_workers(
     auth: Auth<LedgerKeeper>,
     state: web::Data<AppState>,
     q: web::Query<WorkerListQuery>,
+    purpose: Purpose,
 ) -> Result<HttpResponse, ApiError> {
     let limit = limit(q.limit)?;
     let after = uuid_cursor(q.cursor.as_deref())?;
@@ -325,6 +339,7 @@ pub async fn list_workers(
         ),
     };
     let today = state.today();
+    let (actor, purpose) = (auth.actor(), purpose.or("ledger.list"));
     let items = state
         .db(move |conn| {
             let f = store::workers::ListFilter {
@@ -334,7 +349,10 @@ pub async fn list_workers(
                 after,
                 limit,
             };
-            Ok(store::workers::list(conn, &f, today)?)
+            let items = store::workers::list(conn, &f, today)?;
+            let named: Vec<Uuid> = items.iter().filter(|w| w.name.is_some()).map(|w| w.id).collect();
+            store::audit::record_views(conn, &actor, "GET /v1/workers", &purpose, &[Field::Name], &named)?;
+            Ok(items)
         })
         .await?;
     let next = next_cursor(&items, limit, |w| w.id.to_string());
@@ -468,11 +486,18 @@ pub async fn transfer_worker(
     Ok(HttpResponse::Ok().json(WorkerOut::masked(v)))
 }
 
-/// Erase a worker's personal data (admin). A placeholder stays so that
-/// placements and subsidy events remain consistent.
+/// Erase a worker (admin, PIPL): removes or anonymises everything that
+/// identifies them in one transaction — chat bindings, binding codes, queued
+/// pushes, offers, monitoring answers (kept only as unattributed totals, so
+/// published reports do not change), employment facts, training records —
+/// and the bot's state of their chats in Redis after it. An anonymous
+/// placeholder stays so that placements, their reports and subsidy events
+/// (records of public money) remain consistent. Idempotent: erasing an
+/// erased worker answers 200 with the same placeholder and writes nothing.
 #[utoipa::path(tag = "workers", security(("api_key" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = WorkerOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = WorkerOut, description = "The anonymous placeholder (also when already erased)"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[delete("/workers/{id}")]
 pub async fn erase_worker(
     auth: Auth<AdminOnly>,
@@ -481,7 +506,7 @@ pub async fn erase_worker(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "worker")?;
     let (actor, today) = (auth.actor(), state.today());
-    let v = state
+    let erasure = state
         .db(move |conn| {
             store::workers::erase(conn, id, &actor, today).map_err(|e| match e {
                 store::StoreError::NotFound => ApiError::not_found("worker"),
@@ -489,7 +514,11 @@ pub async fn erase_worker(
             })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(WorkerOut::masked(v)))
+    state.matcher.forget(id);
+    if let Err(e) = state.redis.forget_chats(&erasure.chats).await {
+        tracing::warn!(error = %e, chats = erasure.chats.len(), "erasure: the bot's chat state stays in Redis until it expires");
+    }
+    Ok(HttpResponse::Ok().json(WorkerOut::masked(erasure.view)))
 }
 
 /// Record a training (its county office or admin).
@@ -608,8 +637,9 @@ pub async fn import_template(_auth: Auth<LedgerKeeper>) -> Result<HttpResponse, 
     Ok(xlsx(sheets::ledger_template()?, "qianlink-ledger-template.xlsx"))
 }
 
-/// Export the ledger (masked ID and phone numbers) in the template's columns.
-#[utoipa::path(tag = "workers", security(("api_key" = [])), params(ExportQuery),
+/// Export the ledger (names; masked ID and phone numbers) in the template's
+/// columns. Audited (`worker.view` of the names, purpose `ledger.export` by default).
+#[utoipa::path(tag = "workers", security(("api_key" = [])), params(ExportQuery, Purpose),
     responses((status = 200, description = "An .xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/workers/export.xlsx")]
@@ -617,11 +647,20 @@ pub async fn export_ledger(
     auth: Auth<LedgerKeeper>,
     state: web::Data<AppState>,
     q: web::Query<ExportQuery>,
+    purpose: Purpose,
 ) -> Result<HttpResponse, ApiError> {
     let county = scoped_county(&auth, code_param("county_code", q.county_code.as_deref())?)?;
     let today = state.today();
     let c = county.clone();
-    let rows = state.db(move |conn| Ok(store::workers::export(conn, c.as_deref(), today)?)).await?;
+    let (actor, purpose) = (auth.actor(), purpose.or("ledger.export"));
+    let rows = state
+        .db(move |conn| {
+            let rows = store::workers::export(conn, c.as_deref(), today)?;
+            let named: Vec<Uuid> = rows.iter().filter(|w| w.name.is_some()).map(|w| w.id).collect();
+            store::audit::record_views(conn, &actor, "GET /v1/workers/export.xlsx", &purpose, &[Field::Name], &named)?;
+            Ok(rows)
+        })
+        .await?;
     let table: Vec<Vec<String>> = rows
         .into_iter()
         .map(|w| {

@@ -1,0 +1,13 @@
+DROP TRIGGER placements_not_erased ON placements;
+DROP TRIGGER training_records_not_erased ON training_records;
+DROP TRIGGER employment_facts_not_erased ON employment_facts;
+DROP TRIGGER monitoring_responses_not_erased ON monitoring_responses;
+DROP TRIGGER offers_not_erased ON offers;
+DROP TRIGGER bot_queue_not_erased ON bot_queue;
+DROP TRIGGER bot_binding_codes_not_erased ON bot_binding_codes;
+DROP TRIGGER bot_chats_not_erased ON bot_chats;
+DROP FUNCTION refuse_erased_worker();
+DROP INDEX audit_log_action;
+DROP INDEX audit_log_worker_ids;
+DROP TABLE monitoring_erased_households;
+DROP TABLE monitoring_erased_totals;
