@@ -458,7 +458,7 @@ impl Drop for Replica {
 }
 
 /// A key revoked through one process is refused by another within 1 s
-/// (#12). The other process has the key in its cache, whose own lifetime is
+/// (#16). The other process has the key in its cache, whose own lifetime is
 /// 1 s; refused within 500 ms means the announcement through Redis did it.
 #[tokio::test]
 async fn a_revoked_key_is_refused_by_another_process_within_a_second() {

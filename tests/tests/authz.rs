@@ -793,7 +793,7 @@ async fn lists_show_only_the_callers_objects() {
 }
 
 /// The schema of every JSON request body and the validator behind it agree
-/// (#12): the fields the API answers `is required` for, given `{}`, are
+/// (#16): the fields the API answers `is required` for, given `{}`, are
 /// exactly the schema's `required` list; and an operation whose schema
 /// requires nothing accepts a request with no body and no content type at
 /// all. Each operation is called by a caller the matrix admits, on its own

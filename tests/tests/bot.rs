@@ -811,7 +811,7 @@ async fn jobs_come_in_pages_and_status_shows_offers_and_work() {
     w.assert_clean();
 }
 
-/// Telegram unreachable at start (#12): getMe answers an unreadable page for
+/// Telegram unreachable at start (#16): getMe answers an unreadable page for
 /// its first calls. The API serves meanwhile and `/readyz` says `degraded`
 /// naming `telegram` (200: a load balancer keeps the process); nothing
 /// panics (teloxide's `dispatch` would); and once Telegram answers, the bot

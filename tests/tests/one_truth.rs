@@ -1,4 +1,4 @@
-//! One truth, written once (DESIGN.md; #13): "labour" and "employed" are
+//! One truth, written once (DESIGN.md; #17): "labour" and "employed" are
 //! written in Rust (`domain::worker::is_labour`,
 //! `EmploymentStatus::is_employed`) and in SQL (`worker_state()`, read by
 //! every report, filter and count). This test holds the two equal on every

@@ -1,4 +1,4 @@
-//! A second API server process for the tests (#12): the same
+//! A second API server process for the tests (#16): the same
 //! `api::Application` as `qianlink serve`, configured from the environment
 //! (`DATABASE_URL`, `REDIS_URL`, `QIANLINK_REDIS_PREFIX`), on a free port
 //! that it prints as `port <n>` on its first line. No background loops, no
