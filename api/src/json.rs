@@ -50,6 +50,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let body = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
             let mut value = body.await?.into_inner();
+            // Every body of this API is an object. serde would also read a struct from an
+            // array of its fields in order (`[null, null]`), which no schema allows.
+            if !value.is_object() {
+                return Err(ApiError::with_message(
+                    ErrorCode::MalformedJson,
+                    "The request body must be a JSON object.",
+                )
+                .into());
+            }
             integral_floats_to_integers(&mut value);
             serde_json::from_value(value).map(Json).map_err(|e| {
                 ApiError::with_message(ErrorCode::MalformedJson, format!("The request body is not valid: {e}")).into()

@@ -325,7 +325,8 @@ pub async fn create_placement(
 /// cooperation team (broker_report).
 #[utoipa::path(tag = "placements", security(("api_key" = [])), params(("id" = String, Path)), request_body = ReportInput,
     responses((status = 201, body = EvidenceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The worker's record was erased"),
+        (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 #[post("/placements/{id}/reports")]
 pub async fn add_report(
@@ -444,7 +445,8 @@ pub async fn separate(
 /// county, or admin). The officer's word decides the month.
 #[utoipa::path(tag = "placements", security(("api_key" = [])), params(("id" = String, Path)), request_body = ResolveInput,
     responses((status = 200, body = PlacementDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The worker's record was erased"),
+        (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 #[post("/placements/{id}/resolve")]
 pub async fn resolve(

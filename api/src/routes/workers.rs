@@ -524,7 +524,8 @@ pub async fn erase_worker(
 /// Record a training (its county office or admin).
 #[utoipa::path(tag = "workers", security(("api_key" = [])), params(("id" = String, Path)), request_body = TrainingInput,
     responses((status = 201, body = TrainingOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The worker's record was erased"),
+        (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 #[post("/workers/{id}/trainings")]
 pub async fn add_training(
