@@ -220,8 +220,8 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(_: actix_web::error::BlockingError) -> Self {
+impl From<app::Cancelled> for ApiError {
+    fn from(_: app::Cancelled) -> Self {
         tracing::error!("blocking task was cancelled");
         ApiError::new(ErrorCode::Internal)
     }

@@ -5,7 +5,6 @@ use crate::error::ErrorBody;
 use crate::health::ChannelState;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
-use diesel::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
@@ -84,13 +83,9 @@ pub struct ReadyQuery {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>, q: web::Query<ReadyQuery>) -> HttpResponse {
     let pool = state.pool.clone();
-    let pg = web::block(move || -> Result<(), String> {
-        let mut conn = pool.get_timeout(Duration::from_secs(2)).map_err(|e| e.to_string())?;
-        diesel::sql_query("SELECT 1").execute(&mut conn).map_err(|e| e.to_string())?;
-        Ok(())
-    });
+    let pg = app::blocking(move || store::ping(&pool, Duration::from_secs(2)));
     let (pg, redis) = futures_util::future::join(pg, state.redis.ping()).await;
-    let pg = pg.map_err(|e| e.to_string()).and_then(|r| r);
+    let pg = pg.map_err(|e| e.to_string());
     let describe = |r: &Result<(), String>| match r {
         Ok(()) => ServiceState { status: "up", error: None },
         Err(e) => ServiceState { status: "down", error: Some(e.clone()) },
@@ -115,7 +110,7 @@ pub async fn readyz(state: web::Data<AppState>, q: web::Query<ReadyQuery>) -> Ht
         down.push("telegram");
     }
     let (indexer, pool) = (state.search.clone(), state.pool.clone());
-    let lag = web::block(move || indexer.lag(&pool).ok()).await.ok().flatten();
+    let lag = app::blocking(move || indexer.lag(&pool)).await.ok();
     let body = Readiness {
         status: match (&pg, &redis) {
             (Err(_), _) => "unavailable",

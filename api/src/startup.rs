@@ -32,7 +32,7 @@ impl Application {
         bootstrap(&state).await?;
         tokio::spawn(crate::auth::follow_revocations(state.clone()));
         if state.settings.background {
-            crate::tasks::spawn(state.clone());
+            crate::tasks::spawn(state.services.clone());
         }
         let server = run(listener, state.clone(), workers)?;
         Ok(Self { port, server, state })

@@ -183,20 +183,12 @@ struct Leader {
 /// Try to take the dispatcher lock on a connection of its own.
 fn try_lead(database_url: &str) -> Result<Option<Leader>, String> {
     let mut conn = PgConnection::establish(database_url).map_err(|e| e.to_string())?;
-    #[derive(QueryableByName)]
-    struct Got {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        got: bool,
-    }
-    let g: Got = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS got")
-        .bind::<diesel::sql_types::BigInt, _>(store::bot::DISPATCHER_LOCK)
-        .get_result(&mut conn)
-        .map_err(|e| e.to_string())?;
-    Ok(g.got.then_some(Leader { conn }))
+    let got = store::locks::try_lock(&mut conn, store::bot::DISPATCHER_LOCK).map_err(|e| e.to_string())?;
+    Ok(got.then_some(Leader { conn }))
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    tokio::task::spawn_blocking(f).await.ok()
+    app::blocking(move || Ok::<_, app::Cancelled>(f())).await.ok()
 }
 
 /// Run forever: stand by until this process holds the lock, then send.
@@ -234,13 +226,7 @@ async fn db<T: Send + 'static>(
     pool: &Pool,
     f: impl FnOnce(&mut PgConnection) -> Result<T, store::StoreError> + Send + 'static,
 ) -> Result<T, store::StoreError> {
-    let pool = pool.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(|e| store::StoreError::Other(e.to_string()))?
+    app::db_on(pool, f).await
 }
 
 /// The recorder: outcomes are written in batches (every 100 ms or 500 rows),
@@ -362,7 +348,7 @@ async fn lead<T: Transport>(
             let Leader { conn } = leader;
             let Some((c, ok)) = blocking(move || {
                 let mut c = conn;
-                let ok = diesel::sql_query("SELECT 1").execute(&mut c).is_ok();
+                let ok = store::locks::alive(&mut c);
                 (c, ok)
             })
             .await

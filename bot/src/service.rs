@@ -7,7 +7,7 @@
 use crate::core::{self, Ctx, Dialogue, Effect, Input, JobView, OfferView, Outcome, Reply, StatusView};
 use crate::shared::Shared;
 use crate::survey::{Income, Survey};
-use api::state::AppState;
+use app::Services;
 use diesel::PgConnection;
 use std::sync::Arc;
 use store::StoreError;
@@ -23,13 +23,13 @@ pub struct Handled {
 }
 
 pub struct Conversations {
-    pub state: AppState,
+    pub state: Services,
     pub shared: Arc<Shared>,
     pub channel: &'static str,
 }
 
 impl Conversations {
-    pub fn new(state: AppState, shared: Arc<Shared>, channel: &'static str) -> Self {
+    pub fn new(state: Services, shared: Arc<Shared>, channel: &'static str) -> Self {
         Self { state, shared, channel }
     }
 
@@ -38,13 +38,7 @@ impl Conversations {
         T: Send + 'static,
         F: FnOnce(&mut PgConnection) -> Result<T, StoreError> + Send + 'static,
     {
-        let pool = self.state.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::Other(e.to_string()))?
+        self.state.db(f).await
     }
 
     /// One input from one chat: the replies to send.

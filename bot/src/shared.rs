@@ -45,7 +45,7 @@ impl Shared {
     }
 
     fn dialogue_key(&self, channel: &str, chat: &str) -> String {
-        format!("{}{}", self.prefix, api::redis_handle::bot_keys::dialogue(channel, chat))
+        format!("{}{}", self.prefix, app::redis_handle::bot_keys::dialogue(channel, chat))
     }
 
     /// The chat's dialogue state (`Idle` when none or unreadable).
@@ -95,7 +95,7 @@ impl Shared {
         let script = redis::Script::new(RESERVE);
         let mut inv = script.key(self.key("rate:global"));
         for c in chats {
-            inv.key(format!("{}{}", self.prefix, api::redis_handle::bot_keys::chat_rate(c)));
+            inv.key(format!("{}{}", self.prefix, app::redis_handle::bot_keys::chat_rate(c)));
         }
         let interval_us = (1_000_000.0 / rate.max(0.001)).round() as i64;
         inv.arg(interval_us).arg(per_chat.as_micros() as i64).arg(if reply { 1 } else { 0 });

@@ -15,7 +15,7 @@ use crate::dispatch::{self, DispatchConfig, Pacer, SendResult, Transport};
 use crate::service::Conversations;
 use crate::shared::Shared;
 use crate::webhook::WebhookConfig;
-use api::state::AppState;
+use app::Services;
 use std::sync::Arc;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
 use teloxide::prelude::*;
@@ -251,7 +251,7 @@ pub struct Parts {
 
 /// Start the bot inside a running service: long polling (or the webhook)
 /// for the workers' messages and the dispatcher for pushes.
-pub async fn start(state: AppState, cfg: TelegramConfig) -> anyhow::Result<BotHandle> {
+pub async fn start(state: Services, cfg: TelegramConfig) -> anyhow::Result<BotHandle> {
     start_parts(state, cfg, Parts { polling: true, dispatcher: true }).await
 }
 
@@ -259,7 +259,7 @@ pub async fn start(state: AppState, cfg: TelegramConfig) -> anyhow::Result<BotHa
 /// (normal on networks in China) leaves the bot retrying with backoff in the
 /// background, `/readyz` naming `telegram` meanwhile, and the bot starts by
 /// itself when Telegram answers. Only a configuration error fails.
-pub async fn start_parts(state: AppState, cfg: TelegramConfig, parts: Parts) -> anyhow::Result<BotHandle> {
+pub async fn start_parts(state: Services, cfg: TelegramConfig, parts: Parts) -> anyhow::Result<BotHandle> {
     let bot = make_bot(&cfg)?;
     let shared = Arc::new(Shared::new(&state.settings.redis_url, &state.settings.redis_prefix)?);
     state.telegram.starting();
@@ -302,7 +302,7 @@ async fn pause(d: std::time::Duration, stopped: &mut tokio::sync::watch::Receive
 /// stores the bot's username (for deep links).
 async fn probe(
     bot: TgBot,
-    state: AppState,
+    state: Services,
     shared: Arc<Shared>,
     backoff: Backoff,
     mut stopped: tokio::sync::watch::Receiver<bool>,
@@ -359,7 +359,7 @@ async fn supervise(
     bot: TgBot,
     mut dispatcher: Dispatcher<TgBot, anyhow::Error, teloxide::dispatching::DefaultKey>,
     cfg: TelegramConfig,
-    state: AppState,
+    state: Services,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let errors = Arc::new(ListenerErrors { state: state.clone() });
@@ -412,7 +412,7 @@ async fn supervise(
 /// Errors of the update listener (a failed `getUpdates`): logged, and
 /// Telegram is down until the next `getMe` answers.
 struct ListenerErrors {
-    state: AppState,
+    state: Services,
 }
 
 impl<E: std::fmt::Debug> teloxide::error_handlers::ErrorHandler<E> for ListenerErrors {

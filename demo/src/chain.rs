@@ -335,12 +335,12 @@ pub async fn run(state: &AppState, base: &str, g: &Generated, ring: &mut Keyring
     fig.offers_for_one_job = o["items"].as_array().map(Vec::len).unwrap_or(0);
     let s2 = state.clone();
     let admin_org = g.admin_org;
-    let plan = tokio::task::spawn_blocking(move || -> anyhow::Result<api::matching::PlanOutcome> {
+    let plan = tokio::task::spawn_blocking(move || -> anyhow::Result<app::matching::PlanOutcome> {
         let m = s2.matcher.get(&s2.pool).map_err(|e| anyhow!("{e}"))?;
         m.catch_up(&s2.pool).map_err(|e| anyhow!("{e}"))?;
         let mut conn = s2.pool.get().map_err(|e| anyhow!("{e}"))?;
         let actor = Actor { org_id: Some(admin_org), key_id: None, request_id: Some("demo-plan".into()) };
-        api::matching::plan_all(&m, &mut conn, 1, false, &actor, &mut |_, _| {}).map_err(|e| anyhow!("{e}"))
+        app::matching::plan_all(&m, &mut conn, 1, false, &actor, &mut |_, _| {}).map_err(|e| anyhow!("{e}"))
     })
     .await
     .map_err(|e| anyhow!("{e}"))??;

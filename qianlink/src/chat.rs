@@ -51,7 +51,7 @@ impl Screen {
 }
 
 pub struct ChatConfig {
-    pub settings: api::Settings,
+    pub settings: app::Settings,
     pub phone: domain::Phone,
 }
 
@@ -65,7 +65,7 @@ async fn chat(cfg: ChatConfig) -> anyhow::Result<()> {
     let redis_url = cfg.settings.redis_url.clone();
     let prefix = cfg.settings.redis_prefix.clone();
     let index_dir = cfg.settings.index_dir.clone();
-    let state = api::state::AppState::new(cfg.settings).map_err(|e| anyhow!("{e}"))?;
+    let state = app::Services::new(cfg.settings).map_err(|e| anyhow!("{e}"))?;
     let shared = Arc::new(bot::shared::Shared::new(&redis_url, &prefix).map_err(|e| anyhow!("REDIS_URL: {e}"))?);
     let conv = Conversations::new(state.clone(), shared, CHANNEL);
     let mut screen = Screen { buttons: Vec::new() };

@@ -2,7 +2,7 @@
 //! environment-variable equivalent, validated before anything starts.
 
 use anyhow::{Context, anyhow, bail};
-use api::{LogFormat, Settings};
+use app::{LogFormat, Settings};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use domain::OrgKind;
 use store::vault::Vault;
@@ -270,16 +270,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reindex(args) => {
             connect(&args.db.database_url)?;
             let pool = store::pool(&args.db.database_url, 2).map_err(|e| anyhow!("{e}"))?;
-            let indexer = api::indexing::Indexer::open(&args.index_dir).map_err(|e| anyhow!("{e}"))?;
+            let indexer = app::indexing::Indexer::open(&args.index_dir).map_err(|e| anyhow!("{e}"))?;
             let total = {
-                use diesel::RunQueryDsl;
                 let mut conn = pool.get().map_err(|e| anyhow!("{e}"))?;
-                #[derive(diesel::QueryableByName)]
-                struct N {
-                    #[diesel(sql_type = diesel::sql_types::BigInt)]
-                    n: i64,
-                }
-                diesel::sql_query("SELECT count(*) AS n FROM jobs").get_result::<N>(&mut conn).map(|r| r.n).unwrap_or(0)
+                store::jobs::count_all(&mut conn).unwrap_or(0)
             };
             let started = std::time::Instant::now();
             let n = indexer
@@ -415,7 +409,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
     if args.bot_rate == 0 {
         bail!("QIANLINK_BOT_RATE must be at least 1 message per second");
     }
-    s.telegram_token = args.telegram_token.clone().filter(|t| !t.trim().is_empty()).map(api::settings::BotToken);
+    s.telegram_token = args.telegram_token.clone().filter(|t| !t.trim().is_empty()).map(app::settings::BotToken);
     // Empty means unset (api.telegram.org), as for the token and the webhook URL: an
     // `QIANLINK_TELEGRAM_API_URL=` left in an env file must not stop the server.
     s.telegram_api_url = args.telegram_api_url.clone().filter(|u| !u.trim().is_empty());
@@ -453,7 +447,7 @@ async fn start_bot(state: &api::state::AppState) -> anyhow::Result<Option<bot::t
         dispatch: bot::dispatch::DispatchConfig { rate: state.settings.bot_rate, ..Default::default() },
         backoff: bot::telegram::Backoff::default(),
     };
-    let handle = bot::telegram::start(state.clone(), cfg).await?;
+    let handle = bot::telegram::start(state.services.clone(), cfg).await?;
     let mode = if state.settings.telegram_webhook_url.is_some() { "webhook" } else { "long polling" };
     tracing::info!(
         rate = state.settings.bot_rate,
@@ -509,14 +503,14 @@ fn plan_offers(args: PlanArgs) -> anyhow::Result<()> {
     connect(&args.db.database_url)?;
     let started = std::time::Instant::now();
     eprintln!("loading the candidate store ...");
-    let m = api::matching::Matcher::load(&pool).map_err(|e| anyhow!("{e}"))?;
+    let m = app::matching::Matcher::load(&pool).map_err(|e| anyhow!("{e}"))?;
     let mut conn = pool.get().map_err(|e| anyhow!("{e}"))?;
     eprintln!(
         "{} workers loaded ({:.1} s); ranking every open job ...",
         m.store.read().map(|s| s.len()).unwrap_or(0),
         started.elapsed().as_secs_f64()
     );
-    let outcome = api::matching::plan_all(
+    let outcome = app::matching::plan_all(
         &m,
         &mut conn,
         args.per_opening,
@@ -588,7 +582,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
     };
     // This process's index is rebuilt from this database (it may hold another database's jobs).
     let pool = store::pool(&settings.database_url, 2).map_err(|e| anyhow!("{e}"))?;
-    let n = api::indexing::Indexer::open(&settings.index_dir)
+    let n = app::indexing::Indexer::open(&settings.index_dir)
         .and_then(|i| i.rebuild(&pool, &|_| {}))
         .map_err(|e| anyhow!("{e}"))?;
     drop(pool);

@@ -212,3 +212,8 @@ pub fn list(
 pub fn get_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<JobView>, StoreError> {
     Ok(view_query!().filter(jobs::id.eq_any(ids)).load::<ViewTuple>(conn)?.into_iter().map(from_tuple).collect())
 }
+
+/// How many jobs there are, open or closed (for the reindex's progress).
+pub fn count_all(conn: &mut PgConnection) -> Result<i64, StoreError> {
+    Ok(jobs::table.count().get_result(conn)?)
+}

@@ -8,6 +8,7 @@ pub mod demand;
 pub mod demo;
 pub mod error;
 pub mod jobs;
+pub mod locks;
 pub mod matching;
 pub mod migrate;
 pub mod monitoring;
@@ -47,6 +48,14 @@ pub fn pool(database_url: &str, max_size: u32) -> Result<Pool, StoreError> {
         .test_on_check_out(true)
         .build(ConnectionManager::<PgConnection>::new(database_url))
         .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+/// Does PostgreSQL answer through the pool within `wait` (for `/readyz`)?
+pub fn ping(pool: &Pool, wait: Duration) -> Result<(), StoreError> {
+    use diesel::RunQueryDsl;
+    let mut conn = pool.get_timeout(wait).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    diesel::sql_query("SELECT 1").execute(&mut conn)?;
+    Ok(())
 }
 
 /// Open one connection now, with a short timeout, to prove the database answers.

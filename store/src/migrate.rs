@@ -3,7 +3,6 @@
 
 use crate::{StoreError, reference};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
@@ -13,9 +12,9 @@ const MIGRATION_LOCK: i64 = 0x7169_616e_6c69;
 
 /// Run pending migrations, then load reference data. Returns the versions applied.
 pub fn run(conn: &mut PgConnection) -> Result<Vec<String>, StoreError> {
-    diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(MIGRATION_LOCK).execute(conn)?;
+    crate::locks::lock(conn, MIGRATION_LOCK)?;
     let result = run_locked(conn);
-    let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(MIGRATION_LOCK).execute(conn);
+    let unlocked = crate::locks::unlock(conn, MIGRATION_LOCK);
     let applied = result?;
     unlocked?;
     Ok(applied)

@@ -14,7 +14,6 @@ use crate::placements::{categories, load_cases};
 use crate::schema::{policy_rules, subsidy_blocked_claims, subsidy_events, training_records, workers};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use domain::policy::{OncePer, Payee, Rule};
 use domain::subsidy::{Due, TrainingCase, WorkerCase, graduate_decisions, placement_decisions, training_decisions};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -106,12 +105,6 @@ impl From<diesel::result::Error> for ScanError {
     fn from(e: diesel::result::Error) -> Self {
         ScanError::Store(e.into())
     }
-}
-
-#[derive(QueryableByName)]
-struct Locked {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    locked: bool,
 }
 
 /// Events already written, by (rule, subject), with their placement.
@@ -236,13 +229,11 @@ pub fn payee_str(p: Payee) -> &'static str {
 /// Scan everything as of `as_of`: placements that reached a milestone,
 /// graduates in the ledger, enterprise training records. One scan at a time.
 pub fn scan(conn: &mut PgConnection, as_of: NaiveDate, batch: i64) -> Result<ScanReport, ScanError> {
-    let locked: Locked =
-        diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked").bind::<BigInt, _>(SCAN_LOCK).get_result(conn)?;
-    if !locked.locked {
+    if !crate::locks::try_lock(conn, SCAN_LOCK)? {
         return Err(ScanError::Busy);
     }
     let result = scan_locked(conn, as_of, batch);
-    let _ = diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(SCAN_LOCK).execute(conn);
+    let _ = crate::locks::unlock(conn, SCAN_LOCK);
     result
 }
 

@@ -52,12 +52,6 @@ pub fn list(conn: &mut PgConnection) -> Result<Vec<Webhook>, StoreError> {
     Ok(webhooks::table.select(Webhook::as_select()).order(webhooks::id).load(conn)?)
 }
 
-#[derive(QueryableByName)]
-struct Locked {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    locked: bool,
-}
-
 /// One step of the relay, in one transaction that holds the relay lock:
 /// read subsidy events after the relay's cursor, hand them to `publish`
 /// (the Redis stream), queue a delivery per active webhook, and advance the
@@ -72,10 +66,7 @@ pub fn relay_step(
     publish: &mut dyn FnMut(&[Event]) -> Result<(), String>,
 ) -> Result<Option<usize>, StoreError> {
     conn.transaction(|conn| {
-        let locked: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
-            .bind::<BigInt, _>(RELAY_LOCK)
-            .get_result(conn)?;
-        if !locked.locked {
+        if !crate::locks::try_lock_for_transaction(conn, RELAY_LOCK)? {
             return Ok(None);
         }
         let cursor = outbox::cursor(conn, RELAY_CONSUMER)?;

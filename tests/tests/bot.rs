@@ -54,7 +54,7 @@ fn config(tg: &FakeTelegram) -> TelegramConfig {
 
 impl World {
     async fn start(&mut self) {
-        self.bot = Some(bot::telegram::start(self.app.state.clone(), config(&self.tg)).await.unwrap());
+        self.bot = Some(bot::telegram::start(self.app.state.services.clone(), config(&self.tg)).await.unwrap());
     }
 
     async fn stop(&mut self) {
@@ -450,7 +450,7 @@ async fn pushes_put_back_while_redis_is_down_keep_their_attempts() {
     .unwrap();
     w.offer(job, worker).unwrap();
     let only_dispatch = Parts { polling: false, dispatcher: true };
-    let d = bot::telegram::start_parts(w.app.state.clone(), config(&w.tg), only_dispatch).await.unwrap();
+    let d = bot::telegram::start_parts(w.app.state.services.clone(), config(&w.tg), only_dispatch).await.unwrap();
     // The dispatcher claims the row, fails to reach Redis (a reconnection takes it about 10 s) and
     // puts the row back for a second; watch two such put-backs, each with a new `not_before`.
     let mut put_backs = std::collections::BTreeSet::new();
@@ -546,9 +546,9 @@ async fn a_standby_dispatcher_takes_over() {
     let only_dispatch = Parts { polling: false, dispatcher: true };
     let mut cfg = config(&w.tg);
     cfg.dispatch.rate = 2;
-    let first = bot::telegram::start_parts(w.app.state.clone(), cfg.clone(), only_dispatch).await.unwrap();
+    let first = bot::telegram::start_parts(w.app.state.services.clone(), cfg.clone(), only_dispatch).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let second = bot::telegram::start_parts(w.app.state.clone(), cfg, only_dispatch).await.unwrap();
+    let second = bot::telegram::start_parts(w.app.state.services.clone(), cfg, only_dispatch).await.unwrap();
     for id in &workers {
         w.offer(job, *id).unwrap();
     }
@@ -692,7 +692,7 @@ async fn after_a_crash_the_delivery_journal_prevents_a_second_copy() {
     let mut r = redis::Client::open(qianlink_tests::redis_url()).unwrap().get_connection().unwrap();
     let _: () = redis::cmd("HSET").arg(&journal).arg(first_row).arg(4242).query(&mut r).unwrap();
     let only_dispatch = Parts { polling: false, dispatcher: true };
-    let d = bot::telegram::start_parts(w.app.state.clone(), config(&w.tg), only_dispatch).await.unwrap();
+    let d = bot::telegram::start_parts(w.app.state.services.clone(), config(&w.tg), only_dispatch).await.unwrap();
     eventually("both rows sent", || {
         w.sql("SELECT state AS a, NULL::text AS b FROM bot_queue").iter().all(|r| r.a == "sent")
     })
@@ -722,7 +722,7 @@ async fn webhook_mode_takes_updates_posted_to_it() {
     let hook = format!("http://127.0.0.1:{port}/telegram/hook");
     let mut cfg = config(&w.tg);
     cfg.webhook = Some(bot::webhook::WebhookConfig::parse(&hook, &format!("127.0.0.1:{port}")).unwrap());
-    w.bot = Some(bot::telegram::start(w.app.state.clone(), cfg).await.unwrap());
+    w.bot = Some(bot::telegram::start(w.app.state.services.clone(), cfg).await.unwrap());
     // setWebhook was called with the URL and the secret derived from the token.
     eventually("setWebhook was called", || w.tg.webhook().is_some()).await;
     let (url, secret) = w.tg.webhook().expect("setWebhook was called");

@@ -734,7 +734,7 @@ pub async fn supply(
     let year = year_of(year.into_inner())?;
     let caller = auth.clone();
     let asked = q.team_id;
-    let out = with_matcher(&state, move |m, conn| {
+    let out = with_matcher::<_, ApiError, _>(&state, move |m, conn| {
         let team = reader_team(conn, &caller, asked)?;
         let (_, items) = store::demand::list(conn, team, year)?.ok_or_else(|| ApiError::not_found("demand list"))?;
         let (_, codes) = store::demand::team(conn, team)?.unwrap_or_default();

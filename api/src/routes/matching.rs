@@ -182,7 +182,7 @@ pub async fn candidates(
     let purpose = purpose.or("matching.candidates");
     let vault = state.vault.clone();
     let today = state.today();
-    let items = with_matcher(&state, move |m, conn| {
+    let items = with_matcher::<_, ApiError, _>(&state, move |m, conn| {
         let job_row = store::jobs::get(conn, job_id).map_err(missing("job"))?;
         may_rank(&caller, job_row.row.org_id)?;
         let poster = caller.org_id == job_row.row.org_id;
@@ -257,7 +257,7 @@ pub async fn candidate(
     let worker_id = parse_id(&worker, "worker")?;
     let caller = auth.clone();
     let today = state.today();
-    let out = with_matcher(&state, move |m, conn| {
+    let out = with_matcher::<_, ApiError, _>(&state, move |m, conn| {
         let county = store::workers::county_of(conn, worker_id).map_err(missing("worker"))?;
         caller.require_county(&county)?;
         let job = store::matching::job_snapshot(conn, job_id, today).map_err(missing("job"))?;
@@ -309,7 +309,7 @@ pub async fn recommendations(
     };
     let caller = auth.clone();
     let today = state.today();
-    let items = with_matcher(&state, move |m, conn| {
+    let items = with_matcher::<_, ApiError, _>(&state, move |m, conn| {
         let county = store::workers::county_of(conn, worker_id).map_err(missing("worker"))?;
         caller.require_county(&county)?;
         recommend(m, conn, worker_id, limit, today)
@@ -365,7 +365,7 @@ pub async fn plan_offers(
     let explicit = body.worker_ids.clone();
     let caller = auth.clone();
     let today = state.today();
-    let offers = with_matcher(&state, move |m, conn| {
+    let offers = with_matcher::<_, ApiError, _>(&state, move |m, conn| {
         let job_row = store::jobs::get(conn, job_id).map_err(missing("job"))?;
         may_rank(&caller, job_row.row.org_id)?;
         let job = store::matching::job_snapshot(conn, job_id, today)?;

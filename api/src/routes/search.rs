@@ -106,7 +106,7 @@ pub async fn search(
     state.search.nudge(&state.pool);
     let indexer = state.search.clone();
     let pool = state.pool.clone();
-    let (result, jobs) = web::block(move || -> Result<_, ApiError> {
+    let (result, jobs) = app::blocking(move || -> Result<_, ApiError> {
         let r = indexer.index.search(&sq).map_err(|e| {
             tracing::error!(error = %e, "search failed");
             ApiError::new(ErrorCode::Internal)
@@ -116,7 +116,7 @@ pub async fn search(
         let jobs = store::jobs::get_many(&mut conn, &ids)?;
         Ok((r, jobs))
     })
-    .await??;
+    .await?;
     let mut by_id: std::collections::HashMap<uuid::Uuid, store::jobs::JobView> =
         jobs.into_iter().map(|j| (j.row.id, j)).collect();
     let hits: Vec<SearchHit> = result

@@ -76,7 +76,7 @@ async fn main() {
         }
     } else {
         let parts = Parts { polling: false, dispatcher: true };
-        in_process = Some(bot::telegram::start_parts(app.state.clone(), cfg.clone(), parts).await.unwrap());
+        in_process = Some(bot::telegram::start_parts(app.state.services.clone(), cfg.clone(), parts).await.unwrap());
     }
     let mut killed: Option<(Instant, String)> = None;
     loop {
@@ -232,7 +232,8 @@ async fn dispatcher() {
         },
         backoff: bot::telegram::Backoff::default(),
     };
-    let _bot = bot::telegram::start_parts(state, cfg, Parts { polling: false, dispatcher: true }).await.unwrap();
+    let _bot =
+        bot::telegram::start_parts(state.services, cfg, Parts { polling: false, dispatcher: true }).await.unwrap();
     std::future::pending::<()>().await;
 }
 

@@ -3,8 +3,7 @@
 //! its own cursor in memory: a restart loads everything again), so ranking
 //! never scans the workers table per request.
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::{Cancelled, Services};
 use domain::synonyms::Synonyms;
 use matcher::{CandidateStore, Weights};
 use std::collections::{HashMap, HashSet};
@@ -134,20 +133,21 @@ impl MatcherCell {
 }
 
 /// Catch up with the outbox, then run `f` over the matcher on the blocking pool.
-pub async fn with_matcher<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+pub async fn with_matcher<T, E, F>(services: &Services, f: F) -> Result<T, E>
 where
     T: Send + 'static,
-    F: FnOnce(&Matcher, &mut diesel::PgConnection) -> Result<T, ApiError> + Send + 'static,
+    E: From<StoreError> + From<Cancelled> + Send + 'static,
+    F: FnOnce(&Matcher, &mut diesel::PgConnection) -> Result<T, E> + Send + 'static,
 {
-    let cell = state.matcher.clone();
-    let pool = state.pool.clone();
-    actix_web::web::block(move || {
+    let cell = services.matcher.clone();
+    let pool = services.pool.clone();
+    crate::blocking(move || {
         let m = cell.get(&pool)?;
         m.catch_up(&pool)?;
         let mut conn = pool.get().map_err(StoreError::from)?;
         f(&m, &mut conn)
     })
-    .await?
+    .await
 }
 
 /// What a province-wide offer plan did.

@@ -4,7 +4,7 @@
 //! replicas: the relay and the scan take PostgreSQL advisory locks, and
 //! deliveries are claimed with `FOR UPDATE SKIP LOCKED`.
 
-use crate::state::AppState;
+use crate::Services;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use store::StoreError;
 use store::subsidies::Event;
 
 /// The Redis stream of subsidy events (`qianlink:subsidy-events` with the default prefix).
-pub fn stream_key(state: &AppState) -> String {
+pub fn stream_key(state: &Services) -> String {
     state.redis.key("subsidy-events")
 }
 
@@ -50,7 +50,7 @@ return added
 /// One relay step (blocking): `Ok(Some(n))` handed n events to the stream
 /// (each is added once, see [`PUBLISH_ONCE`]), `Ok(None)` another replica
 /// holds the relay.
-pub fn relay_once(state: &AppState) -> Result<Option<usize>, StoreError> {
+pub fn relay_once(state: &Services) -> Result<Option<usize>, StoreError> {
     let mut conn = state.pool.get()?;
     let stream = stream_key(state);
     let published = state.redis.key("subsidy-events:published");
@@ -85,15 +85,14 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 }
 
 /// Send the deliveries that are due; returns how many succeeded.
-pub async fn deliver_once(state: &AppState, client: &reqwest::Client) -> Result<usize, StoreError> {
+pub async fn deliver_once(state: &Services, client: &reqwest::Client) -> Result<usize, StoreError> {
     let vault = state.vault.clone();
     let pool = state.pool.clone();
-    let claimed = tokio::task::spawn_blocking(move || {
+    let claimed = crate::blocking(move || {
         let mut conn = pool.get()?;
         store::webhooks::claim(&mut conn, &vault, 50)
     })
-    .await
-    .map_err(|e| StoreError::Other(e.to_string()))??;
+    .await?;
     let mut ok = 0;
     for d in claimed {
         let body = event_payload(&d.event).to_string();
@@ -113,15 +112,14 @@ pub async fn deliver_once(state: &AppState, client: &reqwest::Client) -> Result<
         let pool = state.pool.clone();
         let id = d.id;
         let success = outcome.is_ok();
-        tokio::task::spawn_blocking(move || {
+        crate::blocking(move || {
             let mut conn = pool.get()?;
             match outcome {
                 Ok(()) => store::webhooks::delivered(&mut conn, id),
                 Err(e) => store::webhooks::failed(&mut conn, id, &e),
             }
         })
-        .await
-        .map_err(|e| StoreError::Other(e.to_string()))??;
+        .await?;
         if success {
             ok += 1;
         } else {
@@ -132,7 +130,7 @@ pub async fn deliver_once(state: &AppState, client: &reqwest::Client) -> Result<
 }
 
 /// Start the background loops (serve does; tests drive the steps themselves).
-pub fn spawn(state: AppState) {
+pub fn spawn(state: Services) {
     // This process's search index follows the outbox.
     let index_state = state.clone();
     tokio::spawn(async move {
