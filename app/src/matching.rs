@@ -224,3 +224,30 @@ pub fn plan_all(
     }
     Ok(out)
 }
+
+/// An open job ranked for a worker, with its title.
+#[derive(Debug, Clone)]
+pub struct Recommendation {
+    pub scored: matcher::Scored,
+    pub title: String,
+}
+
+/// The recommend-jobs use case: open jobs ranked for a worker, best first, at most `limit`
+/// (the API's job recommendations and the bot's `/jobs`). Empty for a worker the matcher does
+/// not rank (erased, or not in the candidate store).
+pub fn recommend_jobs(
+    m: &Matcher,
+    conn: &mut diesel::PgConnection,
+    worker_id: Uuid,
+    limit: usize,
+    today: chrono::NaiveDate,
+) -> Result<Vec<Recommendation>, StoreError> {
+    let cs = m.store.read().map_err(|_| StoreError::Other("candidate store poisoned".into()))?;
+    let Some(w) = cs.get(worker_id) else { return Ok(vec![]) };
+    let jobs = store::matching::open_jobs(conn, !w.willing_cross_province, 5000, today)?;
+    let titles: HashMap<Uuid, String> = jobs.iter().map(|j| (j.id, j.title.clone())).collect();
+    Ok(matcher::rank::recommend(&jobs, w, cs.zero_employment(w.household_id), &m.context(), limit)
+        .into_iter()
+        .map(|scored| Recommendation { title: titles.get(&scored.job_id).cloned().unwrap_or_default(), scored })
+        .collect())
+}

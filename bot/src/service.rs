@@ -198,17 +198,12 @@ impl Conversations {
         self.db(move |conn| {
             let m = cell.get(&pool)?;
             m.catch_up(&pool)?;
-            let ranked: Vec<(Uuid, Vec<String>)> = {
-                let cs = m.store.read().map_err(|_| StoreError::Other("candidate store poisoned".into()))?;
-                let Some(w) = cs.get(worker) else {
-                    return Ok(Outcome::Jobs { page, items: vec![], more: false });
-                };
-                let jobs = store::matching::open_jobs(conn, !w.willing_cross_province, 5000, today)?;
-                matcher::rank::recommend(&jobs, w, cs.zero_employment(w.household_id), &m.context(), want)
-                    .into_iter()
-                    .map(|s| (s.job_id, s.reasons.iter().filter(|r| r.job_fit).map(|r| r.text.clone()).collect()))
-                    .collect()
-            };
+            let ranked: Vec<(Uuid, Vec<String>)> = app::matching::recommend_jobs(&m, conn, worker, want, today)?
+                .into_iter()
+                .map(|r| {
+                    (r.scored.job_id, r.scored.reasons.iter().filter(|x| x.job_fit).map(|x| x.text.clone()).collect())
+                })
+                .collect();
             let more = ranked.len() > (page as usize + 1) * per;
             let slice: Vec<(Uuid, Vec<String>)> = ranked.into_iter().skip(page as usize * per).take(per).collect();
             let ids: Vec<Uuid> = slice.iter().map(|(id, _)| *id).collect();

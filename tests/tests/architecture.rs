@@ -12,8 +12,22 @@ use std::collections::BTreeMap;
 const ADAPTERS: &[&str] = &["api", "bot"];
 /// Crates that do I/O (a database, a network, files of a format, a runtime).
 const IO: &[&str] = &[
-    "diesel", "diesel_migrations", "diesel-async", "tokio", "redis", "reqwest", "actix-web", "actix-multipart",
-    "actix-web-prom", "teloxide", "tantivy", "calamine", "rust_xlsxwriter", "zip", "hyper", "sqlx",
+    "diesel",
+    "diesel_migrations",
+    "diesel-async",
+    "tokio",
+    "redis",
+    "reqwest",
+    "actix-web",
+    "actix-multipart",
+    "actix-web-prom",
+    "teloxide",
+    "tantivy",
+    "calamine",
+    "rust_xlsxwriter",
+    "zip",
+    "hyper",
+    "sqlx",
 ];
 /// Transports the app layer must not know.
 const TRANSPORTS: &[&str] = &["actix-web", "actix-multipart", "teloxide", "utoipa-actix-web", "utoipa-swagger-ui"];

@@ -12,7 +12,6 @@ use domain::OrgKind;
 use matcher::plan::{Caps, Want};
 use matcher::rank::{Reason, Scored, Verdict};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use store::matching::{NewOffer, Offer, OfferFilter};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -318,25 +317,21 @@ pub async fn recommendations(
     Ok(HttpResponse::Ok().json(RecommendationList { items }))
 }
 
-/// Ranked open jobs for a worker (also used by the bot's /jobs).
-pub fn recommend(
+/// The recommend-jobs use case ([`crate::matching::recommend_jobs`]) as the API shows it.
+fn recommend(
     m: &crate::matching::Matcher,
     conn: &mut diesel::PgConnection,
     worker_id: Uuid,
     limit: usize,
     today: chrono::NaiveDate,
 ) -> Result<Vec<RecommendationOut>, ApiError> {
-    let cs = m.store.read().map_err(|_| ApiError::new(ErrorCode::Internal))?;
-    let Some(w) = cs.get(worker_id) else { return Ok(vec![]) };
-    let jobs = store::matching::open_jobs(conn, !w.willing_cross_province, 5000, today)?;
-    let titles: HashMap<Uuid, String> = jobs.iter().map(|j| (j.id, j.title.clone())).collect();
-    Ok(matcher::rank::recommend(&jobs, w, cs.zero_employment(w.household_id), &m.context(), limit)
+    Ok(crate::matching::recommend_jobs(m, conn, worker_id, limit, today)?
         .into_iter()
-        .map(|s| RecommendationOut {
-            job_id: s.job_id,
-            title: titles.get(&s.job_id).cloned().unwrap_or_default(),
-            score: s.score,
-            reasons: reasons_out(&s.reasons, false),
+        .map(|r| RecommendationOut {
+            job_id: r.scored.job_id,
+            title: r.title,
+            score: r.scored.score,
+            reasons: reasons_out(&r.scored.reasons, false),
         })
         .collect())
 }
