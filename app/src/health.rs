@@ -19,14 +19,33 @@ pub enum ChannelState {
     Down { error: String, since: DateTime<Utc> },
 }
 
+/// What the probe (a regular call) last saw, and whether the update listener
+/// (polling or the webhook) could not start: either failing is "down".
 #[derive(Debug, Default)]
 pub struct ChannelHealth {
     state: Mutex<ChannelState>,
+    listener: Mutex<Option<(String, DateTime<Utc>)>>,
 }
 
 impl ChannelHealth {
     pub fn get(&self) -> ChannelState {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        let listener = self.listener.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        match listener {
+            Some((error, since)) => ChannelState::Down { error, since },
+            None => self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone(),
+        }
+    }
+
+    /// The update listener cannot start (a failed `setWebhook`, say), whatever the probe sees.
+    pub fn listener_down(&self, error: impl Into<String>) {
+        let mut l = self.listener.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let since = l.as_ref().map(|(_, s)| *s).unwrap_or_else(Utc::now);
+        *l = Some((error.into(), since));
+    }
+
+    /// The update listener started.
+    pub fn listener_up(&self) {
+        *self.listener.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     fn set(&self, f: impl FnOnce(&ChannelState) -> ChannelState) {
@@ -72,6 +91,12 @@ mod tests {
             matches!(h.get(), ChannelState::Down { since, ref error } if since == first && error == "still unreachable")
         );
         h.up();
+        assert_eq!(h.get(), ChannelState::Up);
+        // A listener that cannot start is down even while the probe answers.
+        h.listener_down("setWebhook failed");
+        h.up();
+        assert!(matches!(h.get(), ChannelState::Down { ref error, .. } if error == "setWebhook failed"));
+        h.listener_up();
         assert_eq!(h.get(), ChannelState::Up);
     }
 }

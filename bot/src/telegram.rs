@@ -374,6 +374,7 @@ async fn supervise(
             Ok(_) => match &cfg.webhook {
                 Some(hook) => match crate::webhook::listen(&bot, hook).await {
                     Ok(mut listener) => {
+                        state.telegram.listener_up();
                         let token = teloxide::update_listeners::UpdateListener::stop_token(&mut listener);
                         let r = dispatcher.try_dispatch_with_listener(listener, errors.clone()).await;
                         // Not started: free the webhook's port for the next try.
@@ -386,6 +387,7 @@ async fn supervise(
                 },
                 None => {
                     let listener = teloxide::update_listeners::polling_default(bot.clone()).await;
+                    state.telegram.listener_up();
                     dispatcher
                         .try_dispatch_with_listener(listener, errors.clone())
                         .await
@@ -400,7 +402,7 @@ async fn supervise(
                 let wait = cfg.backoff.delay(failures);
                 tracing::warn!(error = %e, attempt = failures + 1, retry_in = ?wait, "the Telegram bot cannot start yet; retrying");
                 failures = failures.saturating_add(1);
-                state.telegram.down(e);
+                state.telegram.listener_down(e);
                 if !pause(wait, &mut stopped).await {
                     return;
                 }

@@ -55,6 +55,8 @@ struct State {
     webhook_answers: Vec<u16>,
     /// The next this many getMe calls get an unreadable answer (a proxy's HTML page).
     get_me_failures: u32,
+    /// The next this many setWebhook calls are refused.
+    set_webhook_failures: u32,
 }
 
 #[derive(Clone)]
@@ -147,6 +149,13 @@ async fn handle(
             let s = state.lock().unwrap();
             let url = s.webhook.as_ref().map(|(u, _)| u.clone()).unwrap_or_default();
             ok(json!({"url": url, "has_custom_certificate": false, "pending_update_count": 0}))
+        }
+        "setwebhook" if state.lock().unwrap().set_webhook_failures > 0 => {
+            let mut s = state.lock().unwrap();
+            s.set_webhook_failures -= 1;
+            record(&mut s, 400, None);
+            HttpResponse::BadRequest().json(json!({"ok": false, "error_code": 400,
+                "description": "Bad Request: bad webhook: Failed to resolve host"}))
         }
         "setwebhook" => {
             let mut s = state.lock().unwrap();
@@ -352,6 +361,11 @@ impl FakeTelegram {
     /// unreachable Telegram behind a proxy does.
     pub fn fail_get_me(&self, n: u32) {
         self.state.lock().unwrap().get_me_failures = n;
+    }
+
+    /// The next `n` setWebhook calls are refused (400 bad webhook).
+    pub fn fail_set_webhook(&self, n: u32) {
+        self.state.lock().unwrap().set_webhook_failures = n;
     }
 
     /// getMe failures still to come.

@@ -879,3 +879,36 @@ async fn a_bot_still_waiting_for_telegram_stops_at_once() {
     w.stop().await;
     assert!(t.elapsed() < Duration::from_secs(2), "stop took {:?}", t.elapsed());
 }
+
+/// A webhook registration that fails (#16) is retried like getMe: `/readyz`
+/// names `telegram` meanwhile, and the webhook is set and takes updates once
+/// Telegram accepts it.
+#[tokio::test]
+async fn a_failed_webhook_registration_is_retried() {
+    let mut w = world().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let hook = format!("http://127.0.0.1:{port}/telegram/hook");
+    let mut cfg = config(&w.tg);
+    cfg.webhook = Some(bot::webhook::WebhookConfig::parse(&hook, &format!("127.0.0.1:{port}")).unwrap());
+    w.tg.fail_set_webhook(3);
+    w.bot = Some(bot::telegram::start(w.app.state.services.clone(), cfg).await.unwrap());
+    eventually("telegram reported down", || {
+        matches!(w.app.state.telegram.get(), api::health::ChannelState::Down { ref error, .. } if error.contains("setWebhook"))
+    })
+    .await;
+    eventually("the webhook set after the refusals", || w.tg.webhook().is_some()).await;
+    let refused = w.tg.calls().iter().filter(|c| c.method == "setwebhook" && c.status == 400).count();
+    assert_eq!(refused, 3, "each refusal was followed by a retry");
+    let (url, secret) = w.tg.webhook().unwrap();
+    let chat = 7902;
+    let res = reqwest::Client::new()
+        .post(&url)
+        .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+        .json(&w.tg.text_update(chat, "/help"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    w.tg.wait_for(chat, "黔联可以帮您").await;
+    w.stop().await;
+}
