@@ -251,3 +251,92 @@ pub fn recommend_jobs(
         .map(|scored| Recommendation { title: titles.get(&scored.job_id).cloned().unwrap_or_default(), scored })
         .collect())
 }
+
+/// Whom to offer a job to.
+#[derive(Debug, Clone)]
+pub enum Offerees {
+    /// The best eligible workers not yet offered it, within their caps (`None`: one per free opening).
+    Best(Option<usize>),
+    /// These workers, each of whom must be eligible.
+    These(Vec<Uuid>),
+}
+
+/// Why a job's offers could not be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("The job is closed or expired.")]
+    JobClosed,
+    #[error("All openings of the job are filled by placements; no new offers.")]
+    NoOpenings,
+    /// Named workers who are not eligible, each with the reasons.
+    #[error("some workers are not eligible")]
+    NotEligible(domain::Problems),
+}
+
+/// The plan-offers-for-a-job use case: rank, plan within each worker's caps (zero-employment
+/// households first) and queue the offers for the bot, in one transaction with their pushes.
+pub fn plan_for_job(
+    m: &Matcher,
+    conn: &mut diesel::PgConnection,
+    job_id: Uuid,
+    who: &Offerees,
+    by_org: Option<Uuid>,
+    actor: &store::audit::Actor,
+    today: chrono::NaiveDate,
+) -> Result<Vec<store::matching::Offer>, PlanError> {
+    use matcher::plan::{Caps, Want};
+    use matcher::rank::Verdict;
+    let job = store::matching::job_snapshot(conn, job_id, today)?;
+    if !job.open {
+        return Err(PlanError::JobClosed);
+    }
+    if job.open_slots <= 0 {
+        return Err(PlanError::NoOpenings);
+    }
+    let caps =
+        Caps { max_open: m.weights.max_open_offers_per_worker, max_7_days: m.weights.max_offers_per_worker_per_7_days };
+    let planned: Vec<matcher::Scored> = {
+        let cs = m.store.read().map_err(|_| StoreError::Other("candidate store poisoned".into()))?;
+        let ctx = m.context();
+        match who {
+            Offerees::These(ids) => {
+                let mut out = Vec::new();
+                let mut problems = domain::Problems::new();
+                for id in ids {
+                    match cs.get(*id).map(|w| matcher::rank::explain(&job, w, cs.zero_employment(w.household_id), &ctx))
+                    {
+                        Some(Verdict::Eligible(s)) => out.push(s),
+                        Some(Verdict::Filtered { reasons }) => {
+                            problems.push("worker_ids", format!("{id}: {}", reasons.join("；")))
+                        }
+                        None => problems.push("worker_ids", format!("{id}: no such worker")),
+                    }
+                }
+                if !problems.is_empty() {
+                    return Err(PlanError::NotEligible(problems));
+                }
+                out
+            }
+            Offerees::Best(count) => {
+                let n = count.unwrap_or(job.open_slots as usize);
+                let already = store::matching::offered(conn, &[job_id])?;
+                let pool: Vec<Uuid> =
+                    matcher::rank::top_candidates(&cs, &job, &ctx, n * 4 + 10).iter().map(|s| s.worker_id).collect();
+                let load = store::matching::loads(conn, &pool)?;
+                matcher::plan::plan(&cs, &ctx, &[Want { job: &job, offers: n }], &already, &load, caps)
+            }
+        }
+    };
+    let new: Vec<store::matching::NewOffer> = planned
+        .iter()
+        .map(|s| store::matching::NewOffer {
+            job_id,
+            worker_id: s.worker_id,
+            score: s.score,
+            reasons: serde_json::to_value(&s.reasons).unwrap_or_default(),
+        })
+        .collect();
+    Ok(store::matching::queue(conn, &new, caps.max_open, caps.max_7_days, by_org, actor)?)
+}

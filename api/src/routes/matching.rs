@@ -4,15 +4,14 @@ use super::{limit, missing, next_cursor, parse_id, uuid_cursor};
 use crate::auth::{AnyRole, Auth, Caller, LedgerKeeper};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::json::Json;
-use crate::matching::with_matcher;
+use crate::matching::{Offerees, PlanError, with_matcher};
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::OrgKind;
-use matcher::plan::{Caps, Want};
 use matcher::rank::{Reason, Scored, Verdict};
 use serde::{Deserialize, Serialize};
-use store::matching::{NewOffer, Offer, OfferFilter};
+use store::matching::{Offer, OfferFilter};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -363,63 +362,17 @@ pub async fn plan_offers(
     let offers = with_matcher::<_, ApiError, _>(&state, move |m, conn| {
         let job_row = store::jobs::get(conn, job_id).map_err(missing("job"))?;
         may_rank(&caller, job_row.row.org_id)?;
-        let job = store::matching::job_snapshot(conn, job_id, today)?;
-        if !job.open {
-            return Err(ApiError::conflict("The job is closed or expired."));
-        }
-        if job.open_slots <= 0 {
-            return Err(ApiError::conflict("All openings of the job are filled by placements; no new offers."));
-        }
-        let caps = Caps {
-            max_open: m.weights.max_open_offers_per_worker,
-            max_7_days: m.weights.max_offers_per_worker_per_7_days,
+        let who = match explicit {
+            Some(ids) => Offerees::These(ids),
+            None => Offerees::Best(input_count.map(|c| c as usize)),
         };
-        let planned: Vec<Scored> = {
-            let cs = m.store.read().map_err(|_| ApiError::new(ErrorCode::Internal))?;
-            let ctx = m.context();
-            match &explicit {
-                Some(ids) => {
-                    let mut out = Vec::new();
-                    let mut problems = domain::Problems::new();
-                    for id in ids {
-                        match cs
-                            .get(*id)
-                            .map(|w| matcher::rank::explain(&job, w, cs.zero_employment(w.household_id), &ctx))
-                        {
-                            Some(Verdict::Eligible(s)) => out.push(s),
-                            Some(Verdict::Filtered { reasons }) => {
-                                problems.push("worker_ids", format!("{id}: {}", reasons.join("；")))
-                            }
-                            None => problems.push("worker_ids", format!("{id}: no such worker")),
-                        }
-                    }
-                    if !problems.is_empty() {
-                        return Err(problems.into());
-                    }
-                    out
-                }
-                None => {
-                    let n = input_count.map(|c| c as usize).unwrap_or(job.open_slots as usize);
-                    let already = store::matching::offered(conn, &[job_id])?;
-                    let pool: Vec<Uuid> = matcher::rank::top_candidates(&cs, &job, &ctx, n * 4 + 10)
-                        .iter()
-                        .map(|s| s.worker_id)
-                        .collect();
-                    let load = store::matching::loads(conn, &pool)?;
-                    matcher::plan::plan(&cs, &ctx, &[Want { job: &job, offers: n }], &already, &load, caps)
-                }
+        crate::matching::plan_for_job(m, conn, job_id, &who, Some(caller.org_id), &caller.actor(), today).map_err(|e| {
+            match e {
+                PlanError::Store(e) => e.into(),
+                PlanError::NotEligible(p) => p.into(),
+                e @ (PlanError::JobClosed | PlanError::NoOpenings) => ApiError::conflict(e.to_string()),
             }
-        };
-        let new: Vec<NewOffer> = planned
-            .iter()
-            .map(|s| NewOffer {
-                job_id,
-                worker_id: s.worker_id,
-                score: s.score,
-                reasons: serde_json::to_value(&s.reasons).unwrap_or_default(),
-            })
-            .collect();
-        Ok(store::matching::queue(conn, &new, caps.max_open, caps.max_7_days, Some(caller.org_id), &caller.actor())?)
+        })
     })
     .await?;
     Ok(HttpResponse::Created()
