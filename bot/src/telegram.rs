@@ -255,16 +255,26 @@ pub async fn start(state: Services, cfg: TelegramConfig) -> anyhow::Result<BotHa
     start_parts(state, cfg, Parts { polling: true, dispatcher: true }).await
 }
 
-/// Nothing here waits for Telegram: an unreachable or unreadable Bot API
-/// (normal on networks in China) leaves the bot retrying with backoff in the
-/// background, `/readyz` naming `telegram` meanwhile, and the bot starts by
+/// Nothing here waits long for Telegram: one `getMe` of at most 3 s (so that
+/// an answering Telegram is known, and deep links work, when this returns),
+/// then an unreachable or unreadable Bot API (normal on networks in China)
+/// leaves the bot retrying with backoff in the background, `/readyz` naming `telegram` meanwhile, and the bot starts by
 /// itself when Telegram answers. Only a configuration error fails.
 pub async fn start_parts(state: Services, cfg: TelegramConfig, parts: Parts) -> anyhow::Result<BotHandle> {
     let bot = make_bot(&cfg)?;
     let shared = Arc::new(Shared::new(&state.settings.redis_url, &state.settings.redis_prefix)?);
     state.telegram.starting();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut tasks = vec![tokio::spawn(probe(bot.clone(), state.clone(), shared.clone(), cfg.backoff, stopped.clone()))];
+    let mut prober = Prober {
+        bot: bot.clone(),
+        state: state.clone(),
+        shared: shared.clone(),
+        backoff: cfg.backoff,
+        failures: 0,
+        named: false,
+    };
+    let first_wait = prober.first_look().await;
+    let mut tasks = vec![tokio::spawn(probe(prober, first_wait, stopped.clone()))];
     let conv = Arc::new(Conversations::new(state.clone(), shared.clone(), CHANNEL));
     let pacer = Arc::new(Pacer::new(shared.clone(), cfg.dispatch.rate, cfg.dispatch.per_chat));
     let (mut polling, mut supervisor) = (None, None);
@@ -297,56 +307,84 @@ async fn pause(d: std::time::Duration, stopped: &mut tokio::sync::watch::Receive
     slept && !*stopped.borrow()
 }
 
-/// Keep `/readyz` true: `getMe` now, then every `probe` while Telegram
-/// answers and on the backoff schedule while it does not. The first answer
-/// stores the bot's username (for deep links).
-async fn probe(
+/// How long `start` waits for its first `getMe` before going on in the
+/// background: an answering Telegram is known (and the bot's username stored
+/// for deep links) by the time `start` returns; a dead one costs this once.
+const FIRST_LOOK: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Keeps `/readyz` true: a `getMe` every `probe` while Telegram answers and
+/// on the backoff schedule while it does not. The first answer stores the
+/// bot's username (for deep links).
+struct Prober {
     bot: TgBot,
     state: Services,
     shared: Arc<Shared>,
     backoff: Backoff,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut failures = 0u32;
-    let mut named = false;
-    loop {
-        let me = tokio::select! {
-            me = bot.get_me().send() => me,
-            _ = stopped.wait_for(|s| *s) => return,
-        };
-        let wait = match me {
+    failures: u32,
+    named: bool,
+}
+
+impl Prober {
+    /// One `getMe`; returns the wait before the next.
+    async fn look(&mut self) -> std::time::Duration {
+        match self.bot.get_me().send().await {
             Ok(me) => {
-                if failures > 0 {
-                    tracing::info!(after = failures, "Telegram answers again");
+                if self.failures > 0 {
+                    tracing::info!(after = self.failures, "Telegram answers again");
                 }
-                failures = 0;
-                state.telegram.up();
-                if !named && let Some(u) = me.username.clone() {
-                    let key = shared.key("username");
-                    match state
+                self.failures = 0;
+                self.state.telegram.up();
+                if !self.named
+                    && let Some(u) = me.username.clone()
+                {
+                    let key = self.shared.key("username");
+                    match self
+                        .state
                         .redis
                         .run(|mut c| async move { redis::cmd("SET").arg(key).arg(u).query_async::<()>(&mut c).await })
                         .await
                     {
-                        Ok(()) => named = true,
+                        Ok(()) => self.named = true,
                         Err(e) => tracing::warn!(error = %e, "cannot store the bot's username in Redis"),
                     }
                 }
-                backoff.probe
+                self.backoff.probe
             }
             Err(e) => {
-                let wait = backoff.delay(failures);
-                if failures == 0 {
+                let wait = self.backoff.delay(self.failures);
+                if self.failures == 0 {
                     tracing::warn!(error = %e, retry_in = ?wait, "Telegram getMe failed; the bot waits for it (the API serves meanwhile)");
                 }
-                failures = failures.saturating_add(1);
-                state.telegram.down(e.to_string());
+                self.failures = self.failures.saturating_add(1);
+                self.state.telegram.down(e.to_string());
                 wait
             }
-        };
+        }
+    }
+
+    /// The first look, bounded by [`FIRST_LOOK`]; the wait before the next.
+    async fn first_look(&mut self) -> std::time::Duration {
+        match tokio::time::timeout(FIRST_LOOK, self.look()).await {
+            Ok(wait) => wait,
+            Err(_) => {
+                self.state.telegram.down(format!("getMe did not answer within {FIRST_LOOK:?}"));
+                self.failures = self.failures.saturating_add(1);
+                self.backoff.delay(0)
+            }
+        }
+    }
+}
+
+async fn probe(mut p: Prober, first_wait: std::time::Duration, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let mut wait = first_wait;
+    loop {
         if !pause(wait, &mut stopped).await {
             return;
         }
+        wait = tokio::select! {
+            w = p.look() => w,
+            _ = stopped.wait_for(|s| *s) => return,
+        };
     }
 }
 
