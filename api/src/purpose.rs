@@ -62,14 +62,10 @@ impl Purpose {
         }
         let q = actix_web::web::Query::<Q>::from_query(req.query_string())
             .map_err(|e| ApiError::with_message(ErrorCode::InvalidQuery, format!("Bad query string: {e}")))?;
-        if let Some(p) = q.purpose.as_deref() {
-            let p = Self::parse(p)?;
-            if p.0.is_some() {
-                return Ok(p);
-            }
-        }
-        match req.headers().get(HEADER) {
-            None => Ok(Self(None)),
+        // Both are checked, whichever is used: a bad one is refused even beside a good one.
+        let query = q.purpose.as_deref().map(Self::parse).transpose()?;
+        let header = match req.headers().get(HEADER) {
+            None => None,
             Some(v) => {
                 let bytes = v.as_bytes();
                 let text = match std::str::from_utf8(bytes) {
@@ -77,9 +73,14 @@ impl Purpose {
                     // Headers are Latin-1 when they are not UTF-8.
                     Err(_) => bytes.iter().map(|b| char::from(*b)).collect(),
                 };
-                Self::parse(&text)
+                Some(Self::parse(&text)?)
             }
-        }
+        };
+        Ok(match (query, header) {
+            (Some(q), _) if q.0.is_some() => q,
+            (_, Some(h)) => h,
+            _ => Self(None),
+        })
     }
 }
 

@@ -524,6 +524,15 @@ async fn a_purpose_is_checked_and_holds_no_phone_or_id_number() {
     let res =
         app.get_as(&v.county, &format!("/v1/workers/{a}")).header("X-Qianlink-Purpose", "a\tb").send().await.unwrap();
     assert_eq!(res.status(), 400);
+    // A bad header is refused beside a good query too (found by make fuzz: the query won unchecked).
+    let res = app
+        .get_as(&v.county, &format!("/v1/workers/{a}?purpose=ok"))
+        .header("X-Qianlink-Purpose", "a\tb")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(json(res).await["error"]["code"], "invalid_purpose");
     // Digit runs of 6 or more (a phone or ID number) are stored as stars.
     let e = v.one_entry(app.get_as(&v.county, &format!("/v1/workers/{a}?purpose=call%2013812345678%20back"))).await;
     assert_eq!(e["detail"]["purpose"], "call *********** back");
