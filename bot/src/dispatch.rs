@@ -2,7 +2,7 @@
 //! channel under the rate limits, durably.
 //!
 //! * **One at a time.** A process sends only while it holds the PostgreSQL
-//!   advisory lock [`store::bot::DISPATCHER_LOCK`] on a connection of its
+//!   advisory lock [`store::push_queue::DISPATCHER_LOCK`] on a connection of its
 //!   own; the others poll for it every second (standby) and take over when
 //!   the holder dies (PostgreSQL releases the lock with the connection).
 //! * **Pacing: one authority, evenly spaced.** Every message, push or
@@ -56,7 +56,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use store::Pool;
-use store::bot::{Content, Delivery, Outgoing};
+use store::push_queue::{Content, Delivery, Outgoing};
 use tokio::sync::{Semaphore, mpsc};
 
 /// The overall schedule's slots are `1 / (RATE_MARGIN × rate)` apart.
@@ -183,7 +183,7 @@ struct Leader {
 /// Try to take the dispatcher lock on a connection of its own.
 fn try_lead(database_url: &str) -> Result<Option<Leader>, String> {
     let mut conn = PgConnection::establish(database_url).map_err(|e| e.to_string())?;
-    let got = store::locks::try_lock(&mut conn, store::bot::DISPATCHER_LOCK).map_err(|e| e.to_string())?;
+    let got = store::locks::try_lock(&mut conn, store::push_queue::DISPATCHER_LOCK).map_err(|e| e.to_string())?;
     Ok(got.then_some(Leader { conn }))
 }
 
@@ -260,7 +260,7 @@ async fn recorder(pool: Pool, shared: Arc<Shared>, channel: &'static str, mut rx
             let mut attempt = 0;
             loop {
                 let bb = b.clone();
-                match db(&pool, move |conn| store::bot::record(conn, &bb)).await {
+                match db(&pool, move |conn| store::push_queue::record(conn, &bb)).await {
                     Ok(()) => {
                         let sent: Vec<i64> = b
                             .iter()
@@ -312,7 +312,7 @@ async fn lead<T: Transport>(
         }
     };
     let noted: Vec<i64> = journal.iter().map(|(row, _)| *row).collect();
-    match db(pool, move |conn| store::bot::recover_in_flight(conn, &journal)).await {
+    match db(pool, move |conn| store::push_queue::recover_in_flight(conn, &journal)).await {
         Ok((recorded, resent)) => {
             if recorded + resent > 0 {
                 tracing::warn!(
@@ -363,14 +363,14 @@ async fn lead<T: Transport>(
         }
         if cfg.housekeeping && last_housekeeping.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
             last_housekeeping = Some(Instant::now());
-            match db(pool, store::bot::expire).await {
+            match db(pool, store::offers::expire).await {
                 Ok((o, s)) if o + s > 0 => tracing::info!(offers = o, pushes = s, "dispatcher: expired"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "dispatcher: expiry failed"),
             }
             let today = domain::calendar::today_in_china(chrono::Utc::now());
             if chrono::Datelike::day(&today) >= cfg.checkin_day && checkins_done_on.is_none_or(|d| d != today) {
-                match db(pool, move |conn| store::bot::enqueue_checkins(conn, today)).await {
+                match db(pool, move |conn| store::push_queue::enqueue_checkins(conn, today)).await {
                     Ok(n) => {
                         checkins_done_on = Some(today);
                         if n > 0 {
@@ -381,7 +381,7 @@ async fn lead<T: Transport>(
                 }
             }
             // Surveys of open monitoring rounds for chats bound since the round opened.
-            match db(pool, store::bot::enqueue_surveys).await {
+            match db(pool, store::push_queue::enqueue_surveys).await {
                 Ok(n) if n > 0 => tracing::info!(surveys = n, "dispatcher: monthly surveys queued"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "dispatcher: survey round failed"),
@@ -393,7 +393,7 @@ async fn lead<T: Transport>(
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         }
-        let claimed = match db(pool, move |conn| store::bot::claim(conn, channel, room as i64)).await {
+        let claimed = match db(pool, move |conn| store::push_queue::claim(conn, channel, room as i64)).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "dispatcher: claim failed");

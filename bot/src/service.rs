@@ -11,7 +11,10 @@ use app::Services;
 use diesel::PgConnection;
 use std::sync::Arc;
 use store::StoreError;
-use store::bot::{CheckinAnswer, OfferAnswer, PhoneBinding, SurveyAnswer};
+use store::chats::PhoneBinding;
+use store::monitoring::SurveyAnswer;
+use store::offers::OfferAnswer;
+use store::placements::CheckinAnswer;
 use uuid::Uuid;
 
 /// What an adapter must do after an input.
@@ -47,8 +50,8 @@ impl Conversations {
         let chat = chat_id.to_owned();
         let binding = self
             .db(move |conn| {
-                store::bot::mark_reachable(conn, channel, &chat)?;
-                store::bot::chat(conn, channel, &chat)
+                store::chats::mark_reachable(conn, channel, &chat)?;
+                store::chats::chat(conn, channel, &chat)
             })
             .await;
         let mut binding = match binding {
@@ -82,7 +85,7 @@ impl Conversations {
             let outcome = self.apply(chat_id, binding.as_ref().map(|b| b.worker_id), effect).await;
             if matches!(outcome, Outcome::Bound | Outcome::Unbound { .. }) {
                 let (channel, chat) = (self.channel, chat_id.to_owned());
-                binding = self.db(move |conn| store::bot::chat(conn, channel, &chat)).await.unwrap_or(None);
+                binding = self.db(move |conn| store::chats::chat(conn, channel, &chat)).await.unwrap_or(None);
             }
             input = Input::Outcome(outcome);
         }
@@ -101,7 +104,7 @@ impl Conversations {
             Effect::BindByPhone { phone } => match domain::Phone::parse(&phone) {
                 Err(_) => Ok(Outcome::UnknownPhone),
                 Ok(p) => {
-                    self.db(move |conn| store::bot::bind_by_phone(conn, &vault, channel, &chat, &p)).await.map(|b| {
+                    self.db(move |conn| store::chats::bind_by_phone(conn, &vault, channel, &chat, &p)).await.map(|b| {
                         match b {
                             PhoneBinding::Bound(_) => Outcome::Bound,
                             PhoneBinding::Unknown => Outcome::UnknownPhone,
@@ -111,15 +114,15 @@ impl Conversations {
                 }
             },
             Effect::BindByCode { code } => self
-                .db(move |conn| store::bot::bind_by_code(conn, &vault, channel, &chat, &code))
+                .db(move |conn| store::chats::bind_by_code(conn, &vault, channel, &chat, &code))
                 .await
                 .map(|w| if w.is_some() { Outcome::Bound } else { Outcome::CodeInvalid }),
             Effect::Unbind => self
-                .db(move |conn| store::bot::unbind(conn, channel, &chat))
+                .db(move |conn| store::chats::unbind(conn, channel, &chat))
                 .await
                 .map(|was_bound| Outcome::Unbound { was_bound }),
             Effect::SetPushes { on } => self
-                .db(move |conn| store::bot::set_pushes(conn, channel, &chat, on))
+                .db(move |conn| store::chats::set_pushes(conn, channel, &chat, on))
                 .await
                 .map(|_| Outcome::PushesSet { on }),
             other => {
@@ -136,14 +139,14 @@ impl Conversations {
     async fn apply_for(&self, worker: Uuid, effect: Effect, today: chrono::NaiveDate) -> Result<Outcome, StoreError> {
         match effect {
             Effect::AcceptOffer { offer_id } => {
-                self.db(move |conn| store::bot::accept_offer(conn, worker, offer_id)).await.map(|a| match a {
+                self.db(move |conn| store::offers::accept_offer(conn, worker, offer_id)).await.map(|a| match a {
                     OfferAnswer::Recorded { title, employer } => Outcome::OfferAccepted { title, employer },
                     OfferAnswer::Closed(s) => Outcome::OfferClosed(s),
                     OfferAnswer::NotFound => Outcome::OfferNotFound,
                 })
             }
             Effect::DeclineOffer { offer_id, reason } => self
-                .db(move |conn| store::bot::decline_offer(conn, worker, offer_id, reason.map(|r| r.as_str())))
+                .db(move |conn| store::offers::decline_offer(conn, worker, offer_id, reason.map(|r| r.as_str())))
                 .await
                 .map(|a| match a {
                     OfferAnswer::Recorded { .. } => Outcome::OfferDeclined { with_reason: reason.is_some() },
@@ -151,19 +154,21 @@ impl Conversations {
                     OfferAnswer::NotFound => Outcome::OfferNotFound,
                 }),
             Effect::LoadOffer { offer_id } => self
-                .db(move |conn| store::bot::offer_card(conn, worker, offer_id))
+                .db(move |conn| store::offers::offer_card(conn, worker, offer_id))
                 .await
                 .map(|c| c.map(|c| Outcome::Offer(offer_view(&c))).unwrap_or(Outcome::OfferNotFound)),
-            Effect::CheckinStill { placement_id } => {
-                self.db(move |conn| store::bot::checkin_still(conn, worker, placement_id, today)).await.map(|a| match a
-                {
+            Effect::CheckinStill { placement_id } => self
+                .db(move |conn| store::placements::checkin_still(conn, worker, placement_id, today))
+                .await
+                .map(|a| match a {
                     CheckinAnswer::Recorded => Outcome::CheckinRecorded,
                     CheckinAnswer::Closed => Outcome::CheckinClosed,
                     CheckinAnswer::BadDate => Outcome::CheckinClosed,
-                })
-            }
+                }),
             Effect::CheckinLeft { placement_id, on, reason, changed_job } => self
-                .db(move |conn| store::bot::checkin_left(conn, worker, placement_id, on, &reason, changed_job, today))
+                .db(move |conn| {
+                    store::placements::checkin_left(conn, worker, placement_id, on, &reason, changed_job, today)
+                })
                 .await
                 .map(|a| match a {
                     CheckinAnswer::Recorded => Outcome::Separated { changed_job },
@@ -172,15 +177,17 @@ impl Conversations {
                 }),
             Effect::LoadJobs { page } => self.jobs(worker, page.min(20), today).await,
             Effect::LoadStatus => self
-                .db(move |conn| store::bot::status(conn, worker))
+                .db(move |conn| store::offers::status(conn, worker))
                 .await
                 .map(|s| Outcome::Status(StatusView { offers: s.offers, placements: s.placements })),
             Effect::RecordSurvey { survey, income } => {
                 let period = survey.period;
                 let Some(answer) = survey_answer(worker, &survey, income) else { return Ok(Outcome::Failed) };
-                self.db(move |conn| store::bot::record_survey(conn, period, &answer, today)).await.map(|a| match a {
-                    SurveyAnswer::Recorded => Outcome::SurveyRecorded { period },
-                    SurveyAnswer::Closed => Outcome::SurveyClosed,
+                self.db(move |conn| store::monitoring::record_survey(conn, period, &answer, today)).await.map(|a| {
+                    match a {
+                        SurveyAnswer::Recorded => Outcome::SurveyRecorded { period },
+                        SurveyAnswer::Closed => Outcome::SurveyClosed,
+                    }
                 })
             }
             Effect::BindByPhone { .. } | Effect::BindByCode { .. } | Effect::Unbind | Effect::SetPushes { .. } => {
@@ -207,7 +214,7 @@ impl Conversations {
             let more = ranked.len() > (page as usize + 1) * per;
             let slice: Vec<(Uuid, Vec<String>)> = ranked.into_iter().skip(page as usize * per).take(per).collect();
             let ids: Vec<Uuid> = slice.iter().map(|(id, _)| *id).collect();
-            let lines = store::bot::job_lines(conn, &ids)?;
+            let lines = store::jobs::job_lines(conn, &ids)?;
             let items = lines
                 .into_iter()
                 .map(|l| {
@@ -250,7 +257,7 @@ pub fn survey_answer(worker: Uuid, s: &Survey, income: Income) -> Option<store::
 }
 
 /// The core's view of an offer card.
-pub fn offer_view(c: &store::bot::OfferCard) -> OfferView {
+pub fn offer_view(c: &store::offers::OfferCard) -> OfferView {
     OfferView {
         offer_id: c.offer_id,
         title: c.title.clone(),

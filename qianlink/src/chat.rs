@@ -10,7 +10,7 @@ use bot::core::{Button, Input, Keyboard, Reply};
 use bot::service::Conversations;
 use std::io::Write;
 use std::sync::Arc;
-use store::bot::{Content, Delivery};
+use store::push_queue::{Content, Delivery};
 
 pub const CHANNEL: &str = "terminal";
 const CHAT_ID: &str = "terminal";
@@ -87,19 +87,20 @@ async fn chat(cfg: ChatConfig) -> anyhow::Result<()> {
         // Pushes for this chat: offers queued by the matcher, the month's check-in.
         let pool = state.pool.clone();
         let first_time = !asked_checkin;
-        let pushed = tokio::task::spawn_blocking(move || -> anyhow::Result<(bool, Vec<store::bot::Outgoing>)> {
-            let mut conn = pool.get().map_err(|e| anyhow!("{e}"))?;
-            let Some(chat) = store::bot::chat(&mut conn, CHANNEL, CHAT_ID).map_err(|e| anyhow!("{e}"))? else {
-                return Ok((false, vec![]));
-            };
-            if first_time {
-                let today = domain::calendar::today_in_china(chrono::Utc::now());
-                store::demo::enqueue_checkin_for(&mut conn, chat.worker_id, today).map_err(|e| anyhow!("{e}"))?;
-            }
-            Ok((true, store::bot::claim(&mut conn, CHANNEL, 20).map_err(|e| anyhow!("{e}"))?))
-        })
-        .await
-        .map_err(|e| anyhow!("{e}"))??;
+        let pushed =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(bool, Vec<store::push_queue::Outgoing>)> {
+                let mut conn = pool.get().map_err(|e| anyhow!("{e}"))?;
+                let Some(chat) = store::chats::chat(&mut conn, CHANNEL, CHAT_ID).map_err(|e| anyhow!("{e}"))? else {
+                    return Ok((false, vec![]));
+                };
+                if first_time {
+                    let today = domain::calendar::today_in_china(chrono::Utc::now());
+                    store::demo::enqueue_checkin_for(&mut conn, chat.worker_id, today).map_err(|e| anyhow!("{e}"))?;
+                }
+                Ok((true, store::push_queue::claim(&mut conn, CHANNEL, 20).map_err(|e| anyhow!("{e}"))?))
+            })
+            .await
+            .map_err(|e| anyhow!("{e}"))??;
         let (bound, out) = pushed;
         if bound {
             asked_checkin = true;
@@ -129,7 +130,7 @@ async fn chat(cfg: ChatConfig) -> anyhow::Result<()> {
             let pool = state.pool.clone();
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
                 let mut conn = pool.get().map_err(|e| anyhow!("{e}"))?;
-                store::bot::record(&mut conn, &deliveries).map_err(|e| anyhow!("{e}"))
+                store::push_queue::record(&mut conn, &deliveries).map_err(|e| anyhow!("{e}"))
             })
             .await
             .map_err(|e| anyhow!("{e}"))??;

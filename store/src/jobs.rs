@@ -7,8 +7,10 @@ use crate::outbox;
 use crate::schema::{divisions, jobs, occupations, organizations};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Int4, Nullable, Text, Uuid as SqlUuid};
 use domain::Problems;
 use domain::job::{Requirements, ValidJob};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -216,4 +218,59 @@ pub fn get_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<JobView>, S
 /// How many jobs there are, open or closed (for the reindex's progress).
 pub fn count_all(conn: &mut PgConnection) -> Result<i64, StoreError> {
     Ok(jobs::table.count().get_result(conn)?)
+}
+
+// ------------------------------------------------------------------ list lines
+
+/// A job as a list line of `/jobs`.
+#[derive(Debug, Clone)]
+pub struct JobLine {
+    pub job_id: Uuid,
+    pub title: String,
+    pub employer: String,
+    pub place: String,
+    pub wage_min: i32,
+    pub wage_max: i32,
+}
+
+#[derive(QueryableByName)]
+struct JobLineRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Text)]
+    employer: String,
+    #[diesel(sql_type = Text)]
+    county: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    province: Option<String>,
+    #[diesel(sql_type = Int4)]
+    wage_min: i32,
+    #[diesel(sql_type = Int4)]
+    wage_max: i32,
+}
+
+/// Jobs by id, in the order given.
+pub fn job_lines(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<JobLine>, StoreError> {
+    let rows: Vec<JobLineRow> = diesel::sql_query(
+        "SELECT j.id, j.title, org.name AS employer, d.name AS county, pr.name AS province, j.wage_min, j.wage_max \
+           FROM jobs j JOIN organizations org ON org.id = j.org_id JOIN divisions d ON d.code = j.work_county_code \
+           LEFT JOIN divisions pr ON pr.code = d.province_code WHERE j.id = ANY ($1)",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)?;
+    let mut by_id: HashMap<Uuid, JobLineRow> = rows.into_iter().map(|r| (r.id, r)).collect();
+    Ok(ids
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .map(|r| JobLine {
+            job_id: r.id,
+            title: r.title,
+            employer: r.employer,
+            place: format!("{}{}", r.province.unwrap_or_default(), r.county),
+            wage_min: r.wage_min,
+            wage_max: r.wage_max,
+        })
+        .collect())
 }

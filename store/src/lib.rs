@@ -3,7 +3,7 @@
 //! reference data, the transactional outbox, and one module per aggregate.
 
 pub mod audit;
-pub mod bot;
+pub mod chats;
 pub mod demand;
 pub mod demo;
 pub mod error;
@@ -12,9 +12,11 @@ pub mod locks;
 pub mod matching;
 pub mod migrate;
 pub mod monitoring;
+pub mod offers;
 pub mod orgs;
 pub mod outbox;
 pub mod placements;
+pub mod push_queue;
 pub mod reference;
 pub mod schema;
 pub mod search;

@@ -393,7 +393,7 @@ pub fn queue(
                     serde_json::json!({"offer_id": id, "worker_id": p.worker_id, "job_id": p.job_id}),
                 )?;
                 // The bot's push, in the same transaction (#6).
-                crate::bot::enqueue_offer(conn, id, p.worker_id)?;
+                crate::push_queue::enqueue_offer(conn, id, p.worker_id)?;
                 out.push(o);
             }
         }

@@ -32,7 +32,7 @@ pub fn open_round(conn: &mut PgConnection, period: YearMonth, scope: &str, actor
                 other => other,
             })?;
         // The bot's survey for the round, in the same transaction (once per worker and period).
-        crate::bot::enqueue_surveys(conn)?;
+        crate::push_queue::enqueue_surveys(conn)?;
         audit::record(
             conn,
             actor,
@@ -731,4 +731,33 @@ pub(crate) fn keep_erased_totals(conn: &mut PgConnection, worker: Uuid, today: N
         .execute(conn)?;
     }
     Ok(periods.len())
+}
+
+// ------------------------------------------------------------------ the bot's survey
+
+/// What became of a finished survey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SurveyAnswer {
+    /// Written as the worker's monitoring answer for the period.
+    Recorded,
+    /// No round is open for that period in the worker's county.
+    Closed,
+}
+
+/// A survey finished in the bot: the worker's answer to the monitoring
+/// round of `period` (source `bot`), if a round is open for their county.
+pub fn record_survey(
+    conn: &mut PgConnection,
+    period: YearMonth,
+    answer: &crate::monitoring::Answer,
+    today: NaiveDate,
+) -> Result<SurveyAnswer, StoreError> {
+    conn.transaction(|conn| {
+        let county = crate::workers::county_of(conn, answer.worker_id)?;
+        if !crate::monitoring::round_open(conn, period, &county)? {
+            return Ok(SurveyAnswer::Closed);
+        }
+        crate::monitoring::answer(conn, period, std::slice::from_ref(answer), &Actor::system(), today)?;
+        Ok(SurveyAnswer::Recorded)
+    })
 }

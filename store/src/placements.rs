@@ -452,3 +452,106 @@ pub fn case(conn: &mut PgConnection, id: Uuid, as_of: NaiveDate) -> Result<Optio
     let before = Uuid::from_u128(id.as_u128().saturating_sub(1));
     Ok(load_cases(conn, before, 1, as_of)?.into_iter().find(|c| c.placement_id == id))
 }
+
+// ------------------------------------------------------------------ check-ins
+
+/// What became of a check-in answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckinAnswer {
+    Recorded,
+    /// The placement has ended already (or is not the worker's).
+    Closed,
+    /// The date is before the placement started or in the future.
+    BadDate,
+}
+
+fn own_active_placement(
+    conn: &mut PgConnection,
+    worker_id: Uuid,
+    placement_id: Uuid,
+) -> Result<Option<NaiveDate>, StoreError> {
+    Ok(placements::table
+        .filter(placements::id.eq(placement_id))
+        .filter(placements::worker_id.eq(worker_id))
+        .filter(placements::separated_on.is_null())
+        .select(placements::start_date)
+        .first(conn)
+        .optional()?)
+}
+
+/// "还在": evidence for this month, source `worker_checkin` (once per month).
+pub fn checkin_still(
+    conn: &mut PgConnection,
+    worker_id: Uuid,
+    placement_id: Uuid,
+    today: NaiveDate,
+) -> Result<CheckinAnswer, StoreError> {
+    conn.transaction(|conn| {
+        let Some(start) = own_active_placement(conn, worker_id, placement_id)? else {
+            return Ok(CheckinAnswer::Closed);
+        };
+        if start > today {
+            return Ok(CheckinAnswer::BadDate);
+        }
+        let month = YearMonth::of(today);
+        let already: i64 = placement_reports::table
+            .filter(placement_reports::placement_id.eq(placement_id))
+            .filter(placement_reports::month.eq(month.first_day()))
+            .filter(placement_reports::source.eq(FactSource::WorkerCheckin.as_str()))
+            .filter(placement_reports::employed.eq(true))
+            .count()
+            .get_result(conn)?;
+        if already == 0 {
+            add_report(
+                conn,
+                placement_id,
+                &NewReport {
+                    month,
+                    source: FactSource::WorkerCheckin,
+                    employed: true,
+                    social_insurance_paid: None,
+                    wage: None,
+                    note: Some("本人通过机器人确认在岗".into()),
+                },
+                None,
+                &Actor::system(),
+                today,
+            )?;
+        }
+        Ok(CheckinAnswer::Recorded)
+    })
+}
+
+/// "已离职" / "换了工作": the separation, source `worker_checkin`; the worker
+/// goes back into matching. For a changed job the worker is employed again
+/// (elsewhere) from the same day.
+pub fn checkin_left(
+    conn: &mut PgConnection,
+    worker_id: Uuid,
+    placement_id: Uuid,
+    on: NaiveDate,
+    reason: &str,
+    changed_job: bool,
+    today: NaiveDate,
+) -> Result<CheckinAnswer, StoreError> {
+    conn.transaction(|conn| {
+        let Some(start) = own_active_placement(conn, worker_id, placement_id)? else {
+            return Ok(CheckinAnswer::Closed);
+        };
+        if on < start || on > today {
+            return Ok(CheckinAnswer::BadDate);
+        }
+        separate(
+            conn,
+            placement_id,
+            &NewSeparation { on, reason, source: FactSource::WorkerCheckin },
+            None,
+            &Actor::system(),
+            today,
+        )?;
+        if changed_job {
+            crate::workers::add_fact(conn, worker_id, "employed", on, FactSource::WorkerCheckin)?;
+        }
+        Ok(CheckinAnswer::Recorded)
+    })
+}

@@ -319,7 +319,7 @@ async fn offers_expire_after_their_date() {
     diesel::sql_query(format!("UPDATE offers SET expires_at = now() - interval '1 minute' WHERE id = '{offer}'"))
         .execute(&mut conn)
         .unwrap();
-    let (expired, skipped) = store::bot::expire(&mut conn).unwrap();
+    let (expired, skipped) = store::offers::expire(&mut conn).unwrap();
     assert_eq!((expired, skipped), (1, 1));
     assert_eq!(offer_status(&w, offer).0, "expired");
     w.stop().await;
@@ -337,9 +337,9 @@ async fn checkin_answers_are_stored_as_evidence() {
     w.start().await;
     let chat = 7301;
     w.bind(chat, &phone).await;
-    let n = store::bot::enqueue_checkins(&mut w.app.conn(), today).unwrap();
+    let n = store::push_queue::enqueue_checkins(&mut w.app.conn(), today).unwrap();
     assert_eq!(n, 2);
-    assert_eq!(store::bot::enqueue_checkins(&mut w.app.conn(), today).unwrap(), 0, "once a month");
+    assert_eq!(store::push_queue::enqueue_checkins(&mut w.app.conn(), today).unwrap(), 0, "once a month");
     let q1 = w.tg.wait_for(chat, "你现在还在兴义顺达电子厂上班吗？").await;
     assert_eq!(buttons(&q1).iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["还在", "已离职", "换了工作"]);
     let q2 = w.tg.wait_for(chat, "你现在还在兴义某物流公司上班吗？").await;
@@ -392,7 +392,7 @@ async fn stop_pauses_pushes_and_start_resumes_them() {
     .execute(&mut conn)
     .unwrap();
     let held: Vec<Row> = w.sql("SELECT id::text AS a, NULL::text AS b FROM offers");
-    store::bot::enqueue_offer(&mut conn, Uuid::parse_str(&held[0].a).unwrap(), worker).unwrap();
+    store::push_queue::enqueue_offer(&mut conn, Uuid::parse_str(&held[0].a).unwrap(), worker).unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(w.tg.sent_to(chat).iter().all(|c| !text_of(c).contains("电焊工")), "sent while stopped");
     // /start resumes: the held offer goes out.
@@ -598,7 +598,7 @@ async fn the_monthly_survey_is_answered_with_buttons_and_a_typed_income() {
     let queued: Vec<Row> = w.sql("SELECT kind AS a, period::text AS b FROM bot_queue");
     assert_eq!(queued.len(), 2, "the two chats that take pushes, not the stopped one");
     assert!(queued.iter().all(|r| r.a == "survey" && r.b == Some(period.first_day().to_string())));
-    assert_eq!(store::bot::enqueue_surveys(&mut w.app.conn()).unwrap(), 0, "once per worker and period");
+    assert_eq!(store::push_queue::enqueue_surveys(&mut w.app.conn()).unwrap(), 0, "once per worker and period");
 
     // Worker 1: in work outside the province, by buttons, then types the income.
     let month = format!("{}月", period.month());
@@ -655,7 +655,7 @@ async fn the_monthly_survey_is_answered_with_buttons_and_a_typed_income() {
     assert_eq!(r["by_income_band"], json!({"3000_4000": 1}));
 
     // Another enqueue for the period (the dispatcher's housekeeping does one a minute) sends nothing.
-    assert_eq!(store::bot::enqueue_surveys(&mut w.app.conn()).unwrap(), 0);
+    assert_eq!(store::push_queue::enqueue_surveys(&mut w.app.conn()).unwrap(), 0);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     for c in [chat, chat2, chat3] {
         let surveys = w.tg.sent_to(c).iter().filter(|m| text_of(m).contains("【每月就业调查】")).count();

@@ -81,9 +81,9 @@ async fn erasable() -> Erasable {
     {
         let mut conn = app.conn();
         let p = domain::Phone::parse(&phone).unwrap();
-        let bound = store::bot::bind_by_phone(&mut conn, &app.state.vault, "telegram", CHAT, &p).unwrap();
-        assert_eq!(bound, store::bot::PhoneBinding::Bound(worker));
-        store::bot::create_code(&mut conn, &app.state.vault, worker, &Actor::system()).unwrap();
+        let bound = store::chats::bind_by_phone(&mut conn, &app.state.vault, "telegram", CHAT, &p).unwrap();
+        assert_eq!(bound, store::chats::PhoneBinding::Bound(worker));
+        store::chats::create_code(&mut conn, &app.state.vault, worker, &Actor::system()).unwrap();
     }
     let shared = bot::shared::Shared::new(&qianlink_tests::redis_url(), &app.redis_prefix).unwrap();
     shared.save_dialogue("telegram", CHAT, &bot::core::Dialogue::AwaitingContact).await.unwrap();

@@ -37,7 +37,7 @@ pub async fn binding_code(
         .db(move |conn| {
             let county = store::workers::county_of(conn, worker_id).map_err(missing("worker"))?;
             caller.require_county(&county)?;
-            Ok(store::bot::create_code(conn, &vault, worker_id, &caller.actor())?)
+            Ok(store::chats::create_code(conn, &vault, worker_id, &caller.actor())?)
         })
         .await?;
     let key = state.redis.key("bot:username");

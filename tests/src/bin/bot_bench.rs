@@ -192,7 +192,7 @@ fn leader_name(conn: &mut PgConnection) -> String {
             "SELECT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
               WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
         )
-        .bind::<diesel::sql_types::BigInt, _>(store::bot::DISPATCHER_LOCK)
+        .bind::<diesel::sql_types::BigInt, _>(store::push_queue::DISPATCHER_LOCK)
         .get_result(conn)
         .optional()
         .unwrap();
