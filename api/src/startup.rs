@@ -30,10 +30,9 @@ impl Application {
         let workers = settings.http_workers.max(1);
         let state = AppState::new(settings)?;
         bootstrap(&state).await?;
+        // The API's own key cache follows revocations; the background loops are
+        // started by the binary (`app::tasks::spawn`), not here.
         tokio::spawn(crate::auth::follow_revocations(state.clone()));
-        if state.settings.background {
-            crate::tasks::spawn(state.services.clone());
-        }
         let server = run(listener, state.clone(), workers)?;
         Ok(Self { port, server, state })
     }

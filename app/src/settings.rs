@@ -23,8 +23,6 @@ pub struct Settings {
     pub http_workers: usize,
     /// Requests per second per API key, shared by all processes through Redis.
     pub rate_limit_per_second: u32,
-    /// Run the relay, webhook sender and scheduler inside this process.
-    pub background: bool,
     /// How often the daily milestone scan runs (None: never).
     pub scan_interval: Option<std::time::Duration>,
     /// This process's copy of the search index.
@@ -65,7 +63,6 @@ impl Settings {
             db_pool_size: 16,
             http_workers: 2,
             rate_limit_per_second: 100,
-            background: false,
             scan_interval: None,
             index_dir: ".local/index".into(),
             telegram_token: None,

@@ -1,8 +1,13 @@
-//! Background work inside `serve`: the outbox relay that publishes subsidy
-//! events to the Redis stream and queues webhook deliveries, the webhook
-//! sender, and the daily milestone scan. Each is safe to run in several
-//! replicas: the relay and the scan take PostgreSQL advisory locks, and
-//! deliveries are claimed with `FOR UPDATE SKIP LOCKED`.
+//! Background work inside `serve`, as step functions that tests call
+//! directly and one [`spawn`] that `qianlink serve` calls (the only place
+//! the loops start): the search index and matcher catch-up, the outbox relay
+//! that publishes subsidy events to the Redis stream and queues webhook
+//! deliveries, the webhook sender, the daily milestone scan, and the pushes'
+//! housekeeping (offer expiry, the monthly check-in round, surveys for chats
+//! bound late). Each is safe to run in several replicas: the relay and the
+//! scan take PostgreSQL advisory locks, deliveries are claimed with
+//! `FOR UPDATE SKIP LOCKED`, and housekeeping's writes are idempotent
+//! (unique keys).
 
 use crate::Services;
 use hmac::{Hmac, Mac};
@@ -129,8 +134,58 @@ pub async fn deliver_once(state: &Services, client: &reqwest::Client) -> Result<
     Ok(ok)
 }
 
-/// Start the background loops (serve does; tests drive the steps themselves).
+/// What one housekeeping step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Housekeeping {
+    pub offers_expired: usize,
+    pub pushes_skipped: usize,
+    pub checkins_queued: usize,
+    pub surveys_queued: usize,
+}
+
+/// The day of the month from which the monthly check-in round is queued.
+pub const CHECKIN_DAY: u32 = 25;
+
+/// One housekeeping step as of `today` (China's date): expire offers past
+/// their date and drop pushes no longer current; from the
+/// [`CHECKIN_DAY`]th, queue the month's check-ins (once per placement and
+/// month); queue the surveys of open monitoring rounds for chats bound
+/// since the round opened (once per worker and period).
+pub fn housekeeping_once(
+    conn: &mut diesel::PgConnection,
+    today: chrono::NaiveDate,
+) -> Result<Housekeeping, StoreError> {
+    let (offers_expired, pushes_skipped) = store::offers::expire(conn)?;
+    let checkins_queued = if chrono::Datelike::day(&today) >= CHECKIN_DAY {
+        store::push_queue::enqueue_checkins(conn, today)?
+    } else {
+        0
+    };
+    let surveys_queued = store::push_queue::enqueue_surveys(conn)?;
+    Ok(Housekeeping { offers_expired, pushes_skipped, checkins_queued, surveys_queued })
+}
+
+/// Start the background loops. `qianlink serve` (and `demo`) call this,
+/// once; tests drive the step functions themselves.
 pub fn spawn(state: Services) {
+    let house_state = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let today = house_state.today();
+            match house_state.db(move |conn| housekeeping_once(conn, today)).await {
+                Ok(h) if h != Housekeeping::default() => tracing::info!(
+                    offers_expired = h.offers_expired,
+                    pushes_skipped = h.pushes_skipped,
+                    checkins = h.checkins_queued,
+                    surveys = h.surveys_queued,
+                    "housekeeping"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "housekeeping step failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
     // This process's search index follows the outbox.
     let index_state = state.clone();
     tokio::spawn(async move {

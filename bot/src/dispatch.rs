@@ -152,10 +152,6 @@ pub struct DispatchConfig {
     pub idle_poll: Duration,
     /// Messages in flight at once.
     pub concurrency: usize,
-    /// The monthly check-in round runs from this day of the month on.
-    pub checkin_day: u32,
-    /// Run housekeeping (expiry, check-in round, surveys for chats bound late) at all.
-    pub housekeeping: bool,
 }
 
 impl Default for DispatchConfig {
@@ -166,8 +162,6 @@ impl Default for DispatchConfig {
             standby_poll: Duration::from_secs(1),
             idle_poll: Duration::from_millis(200),
             concurrency: 1024,
-            checkin_day: 25,
-            housekeeping: true,
         }
     }
 }
@@ -340,8 +334,6 @@ async fn lead<T: Transport>(
     let paused_until = Arc::new(AtomicU64::new(0));
     let batch_max = ((f64::from(cfg.rate.max(1)) * RATE_MARGIN / 2.0).ceil() as usize).clamp(1, 500);
     let mut last_check = Instant::now();
-    let mut last_housekeeping: Option<Instant> = None;
-    let mut checkins_done_on: Option<chrono::NaiveDate> = None;
     loop {
         // Still the leader? (The lock lives as long as this connection.)
         if last_check.elapsed() > Duration::from_secs(1) {
@@ -360,32 +352,6 @@ async fn lead<T: Transport>(
                 break;
             }
             last_check = Instant::now();
-        }
-        if cfg.housekeeping && last_housekeeping.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
-            last_housekeeping = Some(Instant::now());
-            match db(pool, store::offers::expire).await {
-                Ok((o, s)) if o + s > 0 => tracing::info!(offers = o, pushes = s, "dispatcher: expired"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "dispatcher: expiry failed"),
-            }
-            let today = domain::calendar::today_in_china(chrono::Utc::now());
-            if chrono::Datelike::day(&today) >= cfg.checkin_day && checkins_done_on.is_none_or(|d| d != today) {
-                match db(pool, move |conn| store::push_queue::enqueue_checkins(conn, today)).await {
-                    Ok(n) => {
-                        checkins_done_on = Some(today);
-                        if n > 0 {
-                            tracing::info!(checkins = n, "dispatcher: monthly check-ins queued");
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "dispatcher: check-in round failed"),
-                }
-            }
-            // Surveys of open monitoring rounds for chats bound since the round opened.
-            match db(pool, store::push_queue::enqueue_surveys).await {
-                Ok(n) if n > 0 => tracing::info!(surveys = n, "dispatcher: monthly surveys queued"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "dispatcher: survey round failed"),
-            }
         }
         while sends.try_join_next().is_some() {}
         let room = inflight.available_permits().min(batch_max);

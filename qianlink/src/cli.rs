@@ -403,7 +403,6 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         args.http_workers
     };
     s.rate_limit_per_second = args.rate_limit;
-    s.background = true;
     s.index_dir = args.index_dir.clone();
     s.scan_interval = Some(std::time::Duration::from_secs(24 * 3600));
     if args.bot_rate == 0 {
@@ -425,6 +424,15 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         bot::webhook::WebhookConfig::parse(url, &s.telegram_webhook_listen).map_err(anyhow::Error::msg)?;
     }
     Ok(s)
+}
+
+/// Every loop of a serving process, started here and only here: the app's
+/// background loops (index and matcher catch-up, outbox relay, webhook
+/// deliveries, milestone scan, housekeeping) and the Telegram adapter's own
+/// (long polling or the webhook, `getMe` probe, dispatcher).
+async fn start_loops(state: &api::state::AppState) -> anyhow::Result<Option<bot::telegram::BotHandle>> {
+    app::tasks::spawn(state.services.clone());
+    start_bot(state).await
 }
 
 /// Start the Telegram bot (long polling and the dispatcher) when a token is set.
@@ -470,7 +478,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::warn!("{e}; serving without Redis until it answers");
         }
         let app = api::Application::build(settings).await?;
-        let _bot = start_bot(app.state()).await?;
+        let _bot = start_loops(app.state()).await?;
         tracing::info!(port = app.port(), "serving");
         println!(
             "Qianlink is serving on http://{}:{}  (health: /healthz, readiness: /readyz, metrics: /metrics)",
@@ -594,7 +602,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
         }
         let bind = settings.bind.clone();
         let app = api::Application::build(settings).await?;
-        let _bot = start_bot(app.state()).await?;
+        let _bot = start_loops(app.state()).await?;
         let state = app.state().clone();
         let base = local_base(&bind, app.port());
         let server = tokio::spawn(app.run_until_stopped());

@@ -43,7 +43,7 @@ fn config(tg: &FakeTelegram) -> TelegramConfig {
         token: tg.token.clone(),
         api_url: Some(tg.url.clone()),
         webhook: None,
-        dispatch: DispatchConfig { idle_poll: Duration::from_millis(100), housekeeping: false, ..Default::default() },
+        dispatch: DispatchConfig { idle_poll: Duration::from_millis(100), ..Default::default() },
         backoff: bot::telegram::Backoff {
             first: Duration::from_millis(50),
             max: Duration::from_millis(400),
@@ -337,9 +337,12 @@ async fn checkin_answers_are_stored_as_evidence() {
     w.start().await;
     let chat = 7301;
     w.bind(chat, &phone).await;
-    let n = store::push_queue::enqueue_checkins(&mut w.app.conn(), today).unwrap();
-    assert_eq!(n, 2);
-    assert_eq!(store::push_queue::enqueue_checkins(&mut w.app.conn(), today).unwrap(), 0, "once a month");
+    // The round is the housekeeping step's from the 25th on, once a month.
+    let on = |day: u32| chrono::Datelike::with_day(&today, day).unwrap();
+    let step = |day: u32| app::tasks::housekeeping_once(&mut w.app.conn(), on(day)).unwrap();
+    assert_eq!(step(24).checkins_queued, 0, "not before the 25th");
+    assert_eq!(step(25).checkins_queued, 2);
+    assert_eq!(step(26).checkins_queued, 0, "once a month");
     let q1 = w.tg.wait_for(chat, "你现在还在兴义顺达电子厂上班吗？").await;
     assert_eq!(buttons(&q1).iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["还在", "已离职", "换了工作"]);
     let q2 = w.tg.wait_for(chat, "你现在还在兴义某物流公司上班吗？").await;
@@ -654,7 +657,7 @@ async fn the_monthly_survey_is_answered_with_buttons_and_a_typed_income() {
     assert_eq!(r["income_median"], json!(5200.0));
     assert_eq!(r["by_income_band"], json!({"3000_4000": 1}));
 
-    // Another enqueue for the period (the dispatcher's housekeeping does one a minute) sends nothing.
+    // Another enqueue for the period (app::tasks::housekeeping_once does one a minute) sends nothing.
     assert_eq!(store::push_queue::enqueue_surveys(&mut w.app.conn()).unwrap(), 0);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     for c in [chat, chat2, chat3] {

@@ -16,7 +16,6 @@ async fn main() {
     settings.redis_prefix = var("QIANLINK_REDIS_PREFIX");
     settings.db_pool_size = 2;
     settings.http_workers = 1;
-    settings.background = false;
     settings.index_dir = std::env::temp_dir().join(format!("qianlink-api-server-{}", std::process::id()));
     let app = api::Application::build(settings).await.expect("the second server did not start");
     println!("port {}", app.port());

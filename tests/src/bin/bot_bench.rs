@@ -60,7 +60,7 @@ async fn main() {
         token: tg.token.clone(),
         api_url: Some(tg.url.clone()),
         webhook: None,
-        dispatch: DispatchConfig { rate, housekeeping: false, ..Default::default() },
+        dispatch: DispatchConfig { rate, ..Default::default() },
         backoff: bot::telegram::Backoff::default(),
     };
     let started = Instant::now();
@@ -225,11 +225,7 @@ async fn dispatcher() {
         token: env("BENCH_TG_TOKEN"),
         api_url: Some(env("BENCH_TG_URL")),
         webhook: None,
-        dispatch: DispatchConfig {
-            rate: env("BENCH_RATE").parse().unwrap(),
-            housekeeping: false,
-            ..Default::default()
-        },
+        dispatch: DispatchConfig { rate: env("BENCH_RATE").parse().unwrap(), ..Default::default() },
         backoff: bot::telegram::Backoff::default(),
     };
     let _bot =
