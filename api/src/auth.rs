@@ -135,7 +135,7 @@ impl KeyCache {
 }
 
 /// The Redis channel on which a revocation is announced to every process.
-fn revocations_channel(state: &AppState) -> String {
+pub fn revocations_channel(state: &AppState) -> String {
     state.redis.key("api-keys:revoked")
 }
 

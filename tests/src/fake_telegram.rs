@@ -406,18 +406,14 @@ impl FakeTelegram {
 
     /// Wait (up to 20 s) for the `n`-th delivered message to `chat` whose text contains `needle`.
     pub async fn wait_nth(&self, chat: i64, needle: &str, n: usize) -> Call {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        crate::eventually(&format!("message #{n} containing {needle:?} to chat {chat}"), async || {
             let found: Vec<Call> = self.sent_to(chat).into_iter().filter(|c| text_of(c).contains(needle)).collect();
-            if found.len() >= n {
-                return found[n - 1].clone();
+            match found.get(n - 1) {
+                Some(c) => Ok(c.clone()),
+                None => Err(self.sent_to(chat).iter().map(text_of).collect::<Vec<String>>()),
             }
-            if Instant::now() > deadline {
-                let texts: Vec<String> = self.sent_to(chat).iter().map(text_of).collect();
-                panic!("no message #{n} containing {needle:?} to chat {chat}; sent: {texts:#?}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     pub async fn wait_for(&self, chat: i64, needle: &str) -> Call {

@@ -7,6 +7,8 @@
 //!   database and a Redis key prefix of its own, with an admin key ready.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod eventually;
+pub use eventually::{eventually, eventually_blocking, eventually_within};
 pub mod fake_telegram;
 pub mod pii;
 

@@ -140,3 +140,31 @@ fn each_forbidden_arrow_is_found() {
         assert!(v[0].starts_with(&format!("{from} -> {to} ")), "{v:?}");
     }
 }
+
+/// Tests wait for a condition through `qianlink_tests::eventually`, never by
+/// sleeping a fixed time (#17): a sleep either wastes time or, on a slow
+/// machine, hopes. Only the fake servers (their long poll, their webhook
+/// retries) and the helper itself may sleep.
+#[test]
+fn tests_wait_with_eventually_not_with_sleeps() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let needle = concat!("sle", "ep("); // not found in this file itself
+    let mut found = Vec::new();
+    for dir in ["tests", "src"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+        for e in entries.flatten() {
+            let path = e.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if !name.ends_with(".rs") || ["eventually.rs", "fake_telegram.rs"].contains(&name) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (i, line) in text.lines().enumerate() {
+                if line.contains(needle) && !line.trim_start().starts_with("//") {
+                    found.push(format!("{dir}/{name}:{}: {}", i + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "fixed sleeps in tests (use eventually):\n{}", found.join("\n"));
+}

@@ -5,7 +5,7 @@
 //! document has no row here, so a new route cannot skip the matrix.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)] // test code
 
-use qianlink_tests::{TestApp, id_number, json, worker_json};
+use qianlink_tests::{TestApp, eventually, id_number, json, worker_json};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -739,15 +739,12 @@ async fn every_route_every_role_own_and_other_tenant() {
 async fn lists_show_only_the_callers_objects() {
     let w = world().await;
     // An offer for the employer's job (the matcher catches up with the ledger first).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
+    eventually("an offer planned for the employer's job", async || {
         let path = format!("/v1/jobs/{}/offers", w.jobs[&Employer]);
         let res = w.send(Some(w.key(Admin)), Method::POST, &path, Some(&json!({"count": 1}))).await;
-        if res.status() == 201 || std::time::Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        if res.status() == 201 { Ok(()) } else { Err(res.status()) }
+    })
+    .await;
     let all = json(w.app.get_as(w.key(Admin), "/v1/offers").send().await.unwrap()).await;
     assert!(!all["items"].as_array().unwrap().is_empty(), "an offer to check: {all}");
     for who in EVERYONE {

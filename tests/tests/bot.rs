@@ -6,9 +6,9 @@ use bot::dispatch::DispatchConfig;
 use bot::telegram::{BotHandle, Parts, TelegramConfig};
 use diesel::prelude::*;
 use qianlink_tests::fake_telegram::{Call, Fail, FakeTelegram, button, buttons, text_of};
-use qianlink_tests::{TestApp, id_number, json, worker_json};
+use qianlink_tests::{TestApp, eventually, eventually_within, id_number, json, worker_json};
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use store::audit::Actor;
 use uuid::Uuid;
 
@@ -153,12 +153,11 @@ fn offer_status(w: &World, offer: Uuid) -> (String, Option<String>) {
     (r[0].a.clone(), r[0].b.clone())
 }
 
-async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Nothing in the queue may go out now: the dispatcher's own claim (bound
+/// chats that take pushes, due rows) finds no row. Deterministic, where a
+/// fixed wait for "nothing sent" would only hope the dispatcher had looked.
+fn claim_finds_nothing(w: &World) -> bool {
+    store::push_queue::claim(&mut w.app.conn(), "telegram", 100).unwrap().is_empty()
 }
 
 #[tokio::test]
@@ -176,7 +175,7 @@ async fn binding_by_own_contact_refuses_a_foreign_one_and_unknown_numbers() {
     let ask = w.tg.wait_for(chat, "分享我的手机号").await;
     assert_eq!(ask.body["reply_markup"]["keyboard"][0][0]["request_contact"], true, "{:?}", ask.body);
     // The consent message lost its buttons once answered.
-    eventually("the consent buttons removed", || {
+    eventually("the consent buttons removed", async || {
         w.tg.calls()
             .iter()
             .any(|c| c.method == "editmessagereplymarkup" && c.body["message_id"] == consent.message_id.unwrap())
@@ -269,8 +268,10 @@ async fn offers_are_sent_then_accepted_or_declined_with_a_reason() {
     assert!(t2.contains("跨省务工稳定就业满3个月，可按规定申领一次性交通补助"), "{t2}");
     assert!(t2.contains("广东省东莞市"), "{t2}");
     // Recorded as sent, with the Telegram message id; one second apart (per-chat rate).
-    eventually("offers marked sent", || offer_status(&w, first).0 == "sent" && offer_status(&w, second).0 == "sent")
-        .await;
+    eventually("offers marked sent", async || {
+        offer_status(&w, first).0 == "sent" && offer_status(&w, second).0 == "sent"
+    })
+    .await;
     assert!(m2.at.duration_since(m1.at) >= Duration::from_millis(950), "{:?}", m2.at.duration_since(m1.at));
     let ids: Vec<Row> = w.sql("SELECT state AS a, message_id::text AS b FROM bot_queue ORDER BY id");
     assert_eq!(ids.len(), 2);
@@ -396,7 +397,9 @@ async fn stop_pauses_pushes_and_start_resumes_them() {
     .unwrap();
     let held: Vec<Row> = w.sql("SELECT id::text AS a, NULL::text AS b FROM offers");
     store::push_queue::enqueue_offer(&mut conn, Uuid::parse_str(&held[0].a).unwrap(), worker).unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(claim_finds_nothing(&w), "a stopped chat's push is claimable");
+    let state: Vec<Row> = w.sql("SELECT state AS a, NULL::text AS b FROM bot_queue WHERE kind = 'offer'");
+    assert!(state.iter().all(|r| r.a == "pending"), "held back, not claimed");
     assert!(w.tg.sent_to(chat).iter().all(|c| !text_of(c).contains("电焊工")), "sent while stopped");
     // /start resumes: the held offer goes out.
     w.tg.text(chat, "/start");
@@ -428,7 +431,7 @@ async fn a_429_is_honoured() {
         calls.iter().filter(|c| c.at > refused.at && c.at < refused.at + Duration::from_secs(2)).count() == 0,
         "nothing is sent during the pause"
     );
-    eventually("offer sent", || offer_status(&w, offer).0 == "sent").await;
+    eventually("offer sent", async || offer_status(&w, offer).0 == "sent").await;
     // Telegram's "wait" is not a failed attempt: only the send that went through counts.
     let attempts = w.sql("SELECT attempts::text AS a, NULL::text AS b FROM bot_queue");
     assert_eq!(attempts[0].a, "1");
@@ -457,9 +460,7 @@ async fn pushes_put_back_while_redis_is_down_keep_their_attempts() {
     // The dispatcher claims the row, fails to reach Redis (a reconnection takes it about 10 s) and
     // puts the row back for a second; watch two such put-backs, each with a new `not_before`.
     let mut put_backs = std::collections::BTreeSet::new();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while put_backs.len() < 2 {
-        assert!(Instant::now() < deadline, "the push was not put back twice in 90 s");
+    eventually_within("the push put back twice", Duration::from_secs(90), async || {
         let row = w.sql(
             "SELECT concat_ws('|', state, attempts, coalesce(last_error, '')) AS a, not_before::text AS b FROM bot_queue",
         );
@@ -467,8 +468,9 @@ async fn pushes_put_back_while_redis_is_down_keep_their_attempts() {
             assert_eq!(row[0].a, "pending|0|redis unreachable", "put back unsent, no attempt used");
             put_backs.insert(row[0].b.clone());
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        put_backs.len() >= 2
+    })
+    .await;
     assert!(w.tg.sent_to(8201).is_empty(), "nothing is sent without the shared limits");
     d.stop().await;
     w.assert_clean();
@@ -485,7 +487,7 @@ async fn a_403_marks_the_worker_unreachable() {
     w.bind(chat, &phone).await;
     w.tg.block(chat);
     w.offer(j1, worker).unwrap();
-    eventually("the chat marked unreachable", || {
+    eventually("the chat marked unreachable", async || {
         let r: Vec<Row> = w.sql("SELECT chat_id AS a, unreachable_at::text AS b FROM bot_chats");
         r[0].b.is_some()
     })
@@ -494,7 +496,7 @@ async fn a_403_marks_the_worker_unreachable() {
     assert_eq!(failed[0].a, "failed");
     // Nothing more is sent to them.
     w.offer(j2, worker).unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(claim_finds_nothing(&w), "an unreachable chat's push is claimable");
     let attempts = w.tg.calls().iter().filter(|c| c.method == "sendmessage" && c.status == 403).count();
     assert_eq!(attempts, 1);
     let pending: Vec<Row> = w.sql("SELECT state AS a, NULL::text AS b FROM bot_queue ORDER BY id");
@@ -550,14 +552,20 @@ async fn a_standby_dispatcher_takes_over() {
     let mut cfg = config(&w.tg);
     cfg.dispatch.rate = 2;
     let first = bot::telegram::start_parts(w.app.state.services.clone(), cfg.clone(), only_dispatch).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let leads = format!(
+        "SELECT l.pid::text AS a, NULL::text AS b FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+          WHERE d.datname = current_database() AND l.locktype = 'advisory' AND l.granted \
+            AND ((l.classid::bigint << 32) | l.objid::bigint) = {}",
+        store::push_queue::DISPATCHER_LOCK
+    );
+    eventually("the first dispatcher holding the lock", async || w.sql(&leads).len() == 1).await;
     let second = bot::telegram::start_parts(w.app.state.services.clone(), cfg, only_dispatch).await.unwrap();
     for id in &workers {
         w.offer(job, *id).unwrap();
     }
-    eventually("two sent", || w.tg.delivered_count() >= 2).await;
+    eventually("two sent", async || w.tg.delivered_count() >= 2).await;
     first.stop().await; // the leader dies
-    eventually("all recorded as sent", || {
+    eventually("all recorded as sent", async || {
         let states: Vec<Row> = w.sql("SELECT state AS a, NULL::text AS b FROM bot_queue");
         states.iter().all(|r| r.a == "sent")
     })
@@ -632,7 +640,7 @@ async fn the_monthly_survey_is_answered_with_buttons_and_a_typed_income() {
     // Answered buttons are taken away.
     for m in [&q, &place, &province, &industry] {
         let id = m.message_id.unwrap();
-        eventually("buttons removed", || {
+        eventually("buttons removed", async || {
             w.tg.calls().iter().any(|c| c.method == "editmessagereplymarkup" && c.body["message_id"] == id)
         })
         .await;
@@ -659,7 +667,10 @@ async fn the_monthly_survey_is_answered_with_buttons_and_a_typed_income() {
 
     // Another enqueue for the period (app::tasks::housekeeping_once does one a minute) sends nothing.
     assert_eq!(store::push_queue::enqueue_surveys(&mut w.app.conn()).unwrap(), 0);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let in_flight =
+        |w: &World| w.sql("SELECT id::text AS a, NULL::text AS b FROM bot_queue WHERE state = 'sending'").len();
+    eventually("every claimed push recorded", async || in_flight(&w) == 0).await;
+    assert!(claim_finds_nothing(&w), "a survey still to send");
     for c in [chat, chat2, chat3] {
         let surveys = w.tg.sent_to(c).iter().filter(|m| text_of(m).contains("【每月就业调查】")).count();
         assert_eq!(surveys, usize::from(c != chat3), "chat {c}");
@@ -696,7 +707,7 @@ async fn after_a_crash_the_delivery_journal_prevents_a_second_copy() {
     let _: () = redis::cmd("HSET").arg(&journal).arg(first_row).arg(4242).query(&mut r).unwrap();
     let only_dispatch = Parts { polling: false, dispatcher: true };
     let d = bot::telegram::start_parts(w.app.state.services.clone(), config(&w.tg), only_dispatch).await.unwrap();
-    eventually("both rows sent", || {
+    eventually("both rows sent", async || {
         w.sql("SELECT state AS a, NULL::text AS b FROM bot_queue").iter().all(|r| r.a == "sent")
     })
     .await;
@@ -709,7 +720,7 @@ async fn after_a_crash_the_delivery_journal_prevents_a_second_copy() {
     let flagged: Vec<Row> = w.sql("SELECT count(*)::text AS a, NULL::text AS b FROM bot_queue WHERE maybe_sent");
     assert_eq!(flagged[0].a, "1");
     assert_eq!(offer_status(&w, rows[0].0).0, "sent");
-    eventually("the journal emptied", || {
+    eventually("the journal emptied", async || {
         let n: i64 = redis::cmd("HLEN").arg(&journal).query(&mut r).unwrap();
         n == 0
     })
@@ -727,7 +738,7 @@ async fn webhook_mode_takes_updates_posted_to_it() {
     cfg.webhook = Some(bot::webhook::WebhookConfig::parse(&hook, &format!("127.0.0.1:{port}")).unwrap());
     w.bot = Some(bot::telegram::start(w.app.state.services.clone(), cfg).await.unwrap());
     // setWebhook was called with the URL and the secret derived from the token.
-    eventually("setWebhook was called", || w.tg.webhook().is_some()).await;
+    eventually("setWebhook was called", async || w.tg.webhook().is_some()).await;
     let (url, secret) = w.tg.webhook().expect("setWebhook was called");
     assert_eq!(url, hook);
     assert_eq!(secret, bot::webhook::secret_for(&w.tg.token));
@@ -760,7 +771,7 @@ async fn webhook_mode_takes_updates_posted_to_it() {
     w.stop().await;
     // Long polling (the default) deletes the webhook before it polls.
     w.start().await;
-    eventually("the webhook deleted", || w.tg.webhook().is_none()).await;
+    eventually("the webhook deleted", async || w.tg.webhook().is_none()).await;
     w.tg.text(chat, "/help");
     w.tg.wait_nth(chat, "黔联可以帮您", 2).await;
     w.stop().await;
@@ -834,18 +845,18 @@ async fn the_bot_waits_for_an_unreachable_telegram_and_starts_by_itself() {
     w.tg.fail_get_me(FAILURES);
     w.start().await;
     // Down, and said so, while the API serves.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let degraded = loop {
+    let degraded = eventually_within("telegram reported down", Duration::from_secs(10), async || {
         let res = w.app.get("/readyz").send().await.unwrap();
         let status = res.status();
         let body = json(res).await;
         if body["telegram"]["status"] == "down" {
             assert_eq!(status, 200, "{body}");
-            break body;
+            Ok(body)
+        } else {
+            Err(body)
         }
-        assert!(std::time::Instant::now() < deadline, "telegram never reported down: {body}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    })
+    .await;
     assert_eq!(degraded["status"], "degraded", "{degraded}");
     assert_eq!(degraded["down"], json!(["telegram"]), "{degraded}");
     assert!(degraded["telegram"]["error"].as_str().is_some_and(|e| !e.contains(&w.tg.token)), "{degraded}");
@@ -856,17 +867,13 @@ async fn the_bot_waits_for_an_unreachable_telegram_and_starts_by_itself() {
     w.tg.text(chat, "/start");
     w.tg.wait_for(chat, "您同意吗").await;
     assert_eq!(w.tg.get_me_failures_left(), 0, "every failing getMe was retried");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let body = eventually_within("ready again", Duration::from_secs(10), async || {
         let body = json(w.app.get("/readyz").send().await.unwrap()).await;
-        if body["status"] == "ready" {
-            assert_eq!(body["telegram"]["status"], "up", "{body}");
-            assert_eq!(body["down"], json!([]), "{body}");
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "never ready again: {body}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        if body["status"] == "ready" { Ok(body) } else { Err(body) }
+    })
+    .await;
+    assert_eq!(body["telegram"]["status"], "up", "{body}");
+    assert_eq!(body["down"], json!([]), "{body}");
     w.stop().await;
     assert_eq!(PANICS.load(std::sync::atomic::Ordering::SeqCst), 0, "a panic in the bot's start");
 }
@@ -877,7 +884,8 @@ async fn a_bot_still_waiting_for_telegram_stops_at_once() {
     let mut w = world().await;
     w.tg.fail_get_me(u32::MAX);
     w.start().await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let get_me = |w: &World| w.tg.calls().iter().filter(|c| c.method == "getme").count();
+    eventually("getMe failing and retried", async || get_me(&w) >= 2).await;
     let t = std::time::Instant::now();
     w.stop().await;
     assert!(t.elapsed() < Duration::from_secs(2), "stop took {:?}", t.elapsed());
@@ -895,11 +903,11 @@ async fn a_failed_webhook_registration_is_retried() {
     cfg.webhook = Some(bot::webhook::WebhookConfig::parse(&hook, &format!("127.0.0.1:{port}")).unwrap());
     w.tg.fail_set_webhook(3);
     w.bot = Some(bot::telegram::start(w.app.state.services.clone(), cfg).await.unwrap());
-    eventually("telegram reported down", || {
+    eventually("telegram reported down", async || {
         matches!(w.app.state.telegram.get(), api::health::ChannelState::Down { ref error, .. } if error.contains("setWebhook"))
     })
     .await;
-    eventually("the webhook set after the refusals", || w.tg.webhook().is_some()).await;
+    eventually("the webhook set after the refusals", async || w.tg.webhook().is_some()).await;
     let refused = w.tg.calls().iter().filter(|c| c.method == "setwebhook" && c.status == 400).count();
     assert_eq!(refused, 3, "each refusal was followed by a retry");
     let (url, secret) = w.tg.webhook().unwrap();

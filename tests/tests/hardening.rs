@@ -2,7 +2,7 @@
 //! found: each test names the defect it keeps fixed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use qianlink_tests::{TestApp, json};
+use qianlink_tests::{TestApp, eventually_within, json};
 use serde_json::{Value, json};
 
 fn job() -> Value {
@@ -259,15 +259,11 @@ async fn searches_do_not_wait_for_the_index_but_still_bring_new_jobs_in() {
     let res = app.post_as(&emp, "/v1/jobs").json(&body).send().await.unwrap();
     assert_eq!(res.status(), 201);
     let id = json(res).await["id"].as_str().unwrap().to_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    eventually_within("the posted job in the search", std::time::Duration::from_secs(10), async || {
         let res = app.get_as(&emp, "/v1/jobs/search").query(&[("q", "验证岗位甲乙丙")]).send().await.unwrap();
         assert_eq!(res.status(), 200);
         let hits = json(res).await["hits"].as_array().unwrap().clone();
-        if hits.iter().any(|h| h["job"]["id"] == id.as_str()) {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the posted job never reached the search");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        if hits.iter().any(|h| h["job"]["id"] == id.as_str()) { Ok(()) } else { Err(hits) }
+    })
+    .await;
 }

@@ -2,7 +2,7 @@
 //! fairness, offers with caps, kept current from the outbox.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
-use qianlink_tests::{TestApp, id_number, json, worker_json};
+use qianlink_tests::{TestApp, eventually, id_number, json, worker_json};
 use serde_json::{Value, json};
 
 const ANLONG: &str = "522328";
@@ -39,16 +39,13 @@ impl W {
     /// Candidates, waiting (with a deadline) until `ready` holds: the store
     /// follows the outbox, whose horizon another test's transaction may hold back.
     async fn candidates_until(&self, key: &str, job: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
+        eventually("the candidates", async || {
             let res = self.app.get_as(key, &format!("/v1/jobs/{job}/candidates?limit=50")).send().await.unwrap();
             assert_eq!(res.status(), 200);
             let items = json(res).await["items"].as_array().unwrap().clone();
-            if ready(&items) || std::time::Instant::now() > deadline {
-                return items;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+            if ready(&items) { Ok(items) } else { Err(items) }
+        })
+        .await
     }
 }
 
@@ -150,7 +147,8 @@ async fn offers_serve_zero_employment_households_first_and_respect_caps() {
     stop["accepts_offers"] = false.into();
     let stopped = w.worker(stop).await;
     let job = w.job(1).await;
-    w.candidates_until(&w.county, &job, |i| i.len() >= 3).await;
+    // Two candidates: the strong welder and the plain worker (the employed one and the opted-out one are not).
+    w.candidates_until(&w.county, &job, |i| i.len() >= 2).await;
     let res =
         w.app.post_as(&w.employer, &format!("/v1/jobs/{job}/offers")).json(&json!({"count": 1})).send().await.unwrap();
     assert_eq!(res.status(), 201);
@@ -222,15 +220,12 @@ async fn recommendations_and_acceptance_reveal() {
     let j = json!({"title": "电焊工（东莞）", "skills": ["电焊"], "work_county_code": "441900", "wage_min": 6000, "wage_max": 8000, "openings": 3});
     let res = w.app.post_as(&w.employer, "/v1/jobs").json(&j).send().await.unwrap();
     assert_eq!(res.status(), 201);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let recs = loop {
+    let recs = eventually("a job recommendation", async || {
         let r =
             json(w.app.get_as(&w.county, &format!("/v1/workers/{id}/job-recommendations")).send().await.unwrap()).await;
-        if !r["items"].as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
-            break r;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+        if r["items"].as_array().unwrap().is_empty() { Err(r) } else { Ok(r) }
+    })
+    .await;
     let items = recs["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "the cross-province job is filtered for an unwilling worker: {recs}");
     assert_eq!(items[0]["job_id"], near.as_str());

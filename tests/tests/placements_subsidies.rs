@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
 use chrono::NaiveDate;
-use qianlink_tests::{TestApp, id_number, json, worker_json};
+use qianlink_tests::{TestApp, eventually, id_number, json, worker_json};
 use serde_json::{Value, json};
 
 const ANLONG: &str = "522328";
@@ -84,16 +84,14 @@ impl World {
 /// transaction ids are cluster-wide, so another test's open transaction may
 /// hold the outbox horizon back for a moment.
 async fn relay_until(app: &TestApp, want: usize) -> usize {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let mut total = 0;
-    while total < want && std::time::Instant::now() < deadline {
+    eventually(&format!("{want} events published"), async || {
         let state = app.state.clone();
-        let n = tokio::task::spawn_blocking(move || api::tasks::relay_once(&state)).await.unwrap().unwrap();
+        let n = tokio::task::spawn_blocking(move || app::tasks::relay_once(&state)).await.unwrap().unwrap();
         total += n.unwrap_or(0);
-        if total < want {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    }
+        if total >= want { Ok(()) } else { Err(total) }
+    })
+    .await;
     total
 }
 
@@ -486,7 +484,7 @@ async fn the_relay_publishes_every_event_at_least_once_even_after_a_crash() {
     w.months(&pid, "2024-01", 3, true).await;
     // The scan commits events and outbox rows; the process "dies" before relaying.
     w.scan("2024-06-01").await;
-    let stream = api::tasks::stream_key(&w.app.state);
+    let stream = app::tasks::stream_key(&w.app.state);
     let xlen = |stream: String| async move {
         let client = redis::Client::open(qianlink_tests::redis_url()).unwrap();
         let mut c = client.get_multiplexed_async_connection().await.unwrap();
@@ -497,23 +495,23 @@ async fn the_relay_publishes_every_event_at_least_once_even_after_a_crash() {
     assert_eq!(relay_until(&w.app, 2).await, 2);
     assert_eq!(xlen(stream.clone()).await, 2);
     let state = w.app.state.clone();
-    let n = tokio::task::spawn_blocking(move || api::tasks::relay_once(&state)).await.unwrap().unwrap();
+    let n = tokio::task::spawn_blocking(move || app::tasks::relay_once(&state)).await.unwrap().unwrap();
     assert_eq!(n, Some(0), "nothing is published twice by a healthy relay");
     assert_eq!(xlen(stream).await, 2);
     // Webhooks: one delivery per event, signed, with the event id as idempotency key.
     let client = reqwest::Client::new();
-    let sent = api::tasks::deliver_once(&w.app.state, &client).await.unwrap();
+    let sent = app::tasks::deliver_once(&w.app.state, &client).await.unwrap();
     assert_eq!(sent, 2);
     let got = received.lock().unwrap().clone();
     assert_eq!(got.len(), 2);
     for (event_id, sig, body) in &got {
-        assert_eq!(sig, &api::tasks::signature(secret, body.as_bytes()));
+        assert_eq!(sig, &app::tasks::signature(secret, body.as_bytes()));
         let v: Value = serde_json::from_str(body).unwrap();
         assert_eq!(&v["id"].as_str().unwrap(), event_id);
         assert!(v.get("trace").is_none());
         assert!(!body.contains(&id_number(ANLONG, "19900101", 101)));
     }
-    assert_eq!(api::tasks::deliver_once(&w.app.state, &client).await.unwrap(), 0);
+    assert_eq!(app::tasks::deliver_once(&w.app.state, &client).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -534,14 +532,14 @@ async fn failed_webhooks_are_retried_later() {
     w.scan("2024-06-01").await;
     assert_eq!(relay_until(&w.app, 2).await, 2);
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().unwrap();
-    assert_eq!(api::tasks::deliver_once(&w.app.state, &client).await.unwrap(), 0);
+    assert_eq!(app::tasks::deliver_once(&w.app.state, &client).await.unwrap(), 0);
     let mut conn = w.app.conn();
     let rows = store::webhooks::deliveries(&mut conn).unwrap();
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r.attempts == 1 && r.delivered_at.is_none() && r.last_error.is_some()));
     assert!(rows.iter().all(|r| r.next_attempt_at > chrono::Utc::now()));
     // Not due again yet.
-    assert_eq!(api::tasks::deliver_once(&w.app.state, &client).await.unwrap(), 0);
+    assert_eq!(app::tasks::deliver_once(&w.app.state, &client).await.unwrap(), 0);
     assert!(store::webhooks::deliveries(&mut conn).unwrap().iter().all(|r| r.attempts == 1));
     let bad = w
         .app

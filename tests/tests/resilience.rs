@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
 use diesel::prelude::*;
-use qianlink_tests::{TestApp, json};
+use qianlink_tests::{TestApp, eventually, json};
 use serde_json::json;
 
 /// Kill every server-side connection of the app's database, as a PostgreSQL
@@ -119,15 +119,12 @@ async fn a_relay_step_repeated_after_a_lost_commit_publishes_each_event_once() {
         let state = app.state.clone();
         async move {
             // Another test's open transaction may hold the outbox horizon back a moment.
-            for _ in 0..200 {
+            eventually("the relay publishing the two events", async || {
                 let s = state.clone();
-                let n = tokio::task::spawn_blocking(move || api::tasks::relay_once(&s)).await.unwrap().unwrap();
-                if n == Some(2) {
-                    return;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            panic!("the relay did not publish the two events");
+                let n = tokio::task::spawn_blocking(move || app::tasks::relay_once(&s)).await.unwrap().unwrap();
+                if n == Some(2) { Ok(()) } else { Err(n) }
+            })
+            .await
         }
     };
     relay(&app).await;
@@ -137,6 +134,6 @@ async fn a_relay_step_repeated_after_a_lost_commit_publishes_each_event_once() {
         .unwrap();
     relay(&app).await;
     let mut r = redis::Client::open(qianlink_tests::redis_url()).unwrap().get_connection().unwrap();
-    let len: usize = redis::cmd("XLEN").arg(api::tasks::stream_key(&app.state)).query(&mut r).unwrap();
+    let len: usize = redis::cmd("XLEN").arg(app::tasks::stream_key(&app.state)).query(&mut r).unwrap();
     assert_eq!(len, 2, "each event once in the stream");
 }

@@ -2,7 +2,7 @@
 //! highlights, closed jobs disappear, no query breaks it, restart catch-up.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
-use qianlink_tests::{TestApp, json};
+use qianlink_tests::{TestApp, eventually, eventually_blocking, json};
 use serde_json::{Value, json};
 
 async fn post(app: &TestApp, key: &str, title: &str, description: &str, county: &str, skills: &[&str]) -> String {
@@ -15,16 +15,13 @@ async fn post(app: &TestApp, key: &str, title: &str, description: &str, county: 
 
 /// Search until `ready` holds or 20 s pass (the index follows the outbox).
 async fn search_until(app: &TestApp, key: &str, query: &str, ready: impl Fn(&Value) -> bool) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
+    eventually(&format!("a search for {query}"), async || {
         let res = app.get_as(key, &format!("/v1/jobs/search?{query}")).send().await.unwrap();
         assert_eq!(res.status(), 200, "{query}");
         let v = json(res).await;
-        if ready(&v) || std::time::Instant::now() > deadline {
-            return v;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        if ready(&v) { Ok(v) } else { Err(v) }
+    })
+    .await
 }
 
 fn ids(v: &Value) -> Vec<String> {
@@ -110,17 +107,16 @@ async fn a_restarted_index_catches_up_from_where_it_left_off() {
     post(&app, &k, "叉车司机", "仓库叉车", "522328", &["叉车"]).await;
     let dir = std::env::temp_dir().join(format!("qianlink-index-restart-{}", app.db.name));
     let pool = app.state.pool.clone();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let first = {
-        let ix = api::indexing::Indexer::open(&dir).unwrap();
+        let ix = app::indexing::Indexer::open(&dir).unwrap();
         let p = pool.clone();
         let ix = std::sync::Arc::new(ix);
         let ix2 = ix.clone();
         tokio::task::spawn_blocking(move || {
-            while ix2.index.num_docs() < 1 && std::time::Instant::now() < deadline {
+            eventually_blocking("the first job indexed", || {
                 ix2.catch_up(&p).unwrap();
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
+                ix2.index.num_docs() >= 1
+            })
         })
         .await
         .unwrap();
@@ -128,15 +124,15 @@ async fn a_restarted_index_catches_up_from_where_it_left_off() {
     };
     // While "down", another job is posted; the reopened index has the old cursor and catches up.
     post(&app, &k, "叉车工", "夜班叉车", "522301", &["叉车"]).await;
-    let ix = std::sync::Arc::new(api::indexing::Indexer::open(&dir).unwrap());
+    let ix = std::sync::Arc::new(app::indexing::Indexer::open(&dir).unwrap());
     assert_eq!(ix.index.cursor(), Some(first));
     assert_eq!(ix.index.num_docs(), 1);
     let ix2 = ix.clone();
     tokio::task::spawn_blocking(move || {
-        while ix2.index.num_docs() < 2 && std::time::Instant::now() < deadline {
+        eventually_blocking("the second job indexed after the reopening", || {
             ix2.catch_up(&pool).unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+            ix2.index.num_docs() >= 2
+        })
     })
     .await
     .unwrap();
