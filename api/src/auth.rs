@@ -53,17 +53,20 @@ impl Caller {
     }
 }
 
-/// A set of organisation kinds allowed to call a handler.
+/// A set of organisation kinds allowed to call a handler, and what the others are told.
 pub trait Policy {
     const ROLES: &'static [OrgKind];
+    /// The refusal's message (else one naming the caller's kind).
+    const REFUSAL: Option<&'static str> = None;
 }
 
 macro_rules! policy {
-    ($(#[$m:meta])* $name:ident = [$($kind:ident),+]) => {
+    ($(#[$m:meta])* $name:ident = [$($kind:ident),+] $(, $refusal:literal)?) => {
         $(#[$m])*
         pub struct $name;
         impl Policy for $name {
             const ROLES: &'static [OrgKind] = &[$(OrgKind::$kind),+];
+            $(const REFUSAL: Option<&'static str> = Some($refusal);)?
         }
     };
 }
@@ -76,6 +79,10 @@ policy!(/// Organisations that post jobs.
     JobPoster = [Employer, IndustrialPark, Broker, CoopTeam, Admin]);
 policy!(/// Keepers of worker ledgers: county offices (their county) and admin.
     LedgerKeeper = [CountyOffice, Admin]);
+policy!(/// Who reviews subsidy events and settles disputed months: county offices (their county) and admin.
+    Reviewer = [CountyOffice, Admin], "County offices and admin review subsidies and settle disputed months.");
+policy!(/// A cooperation team, for its own demand list.
+    CoopTeamOnly = [CoopTeam], "Only a cooperation team edits and submits its list.");
 
 /// The authenticated caller, admitted by policy `P`.
 pub struct Auth<P: Policy> {
@@ -240,7 +247,10 @@ impl<P: Policy + 'static> FromRequest for Auth<P> {
             if !P::ROLES.contains(&kind) {
                 return Err(ApiError::with_message(
                     ErrorCode::Forbidden,
-                    format!("A key of a {} organisation may not do this.", kind.as_str()),
+                    match P::REFUSAL {
+                        Some(m) => m.to_owned(),
+                        None => format!("A key of a {} organisation may not do this.", kind.as_str()),
+                    },
                 ));
             }
             Ok(Auth {
@@ -254,6 +264,111 @@ impl<P: Policy + 'static> FromRequest for Auth<P> {
                 },
                 _policy: PhantomData,
             })
+        })
+    }
+}
+
+/// Who the caller is to a placement, first match wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// The placement's employer.
+    Employer,
+    /// The broker or cooperation team that organised it.
+    Broker,
+    /// Admin, or the county office keeping the worker's county.
+    Officer,
+    /// The organisation that registered it, and nothing more.
+    Registrar,
+}
+
+/// Which parties of a placement may call a handler, and what the others are told.
+pub trait PartyRule {
+    const ADMITS: &'static [Party];
+    const REFUSAL: &'static str;
+}
+
+macro_rules! party_rule {
+    ($(#[$m:meta])* $name:ident = [$($party:ident),+], $refusal:literal) => {
+        $(#[$m])*
+        pub struct $name;
+        impl PartyRule for $name {
+            const ADMITS: &'static [Party] = &[$(Party::$party),+];
+            const REFUSAL: &'static str = $refusal;
+        }
+    };
+}
+
+party_rule!(/// Every party sees the placement.
+    AnyParty = [Employer, Broker, Officer, Registrar], "Only the placement's parties see it.");
+party_rule!(/// Evidence comes from those who employ and place (admin also imports social insurance records).
+    Reporter = [Employer, Broker, Officer],
+    "Reports come from the placement's employer or broker; county offices resolve conflicts with /resolve.");
+party_rule!(/// A separation is told by the employer, the broker or an officer.
+    Separator = [Employer, Broker, Officer], "The employer, the broker or the county office records a separation.");
+party_rule!(/// A disputed month is settled by an officer of the worker's county.
+    Settler = [Officer], "County offices and admin settle disputed months.");
+
+/// The caller as a party of the placement named by the path's `{id}`,
+/// admitted by rule `R`: not a party at all is 403 `other_tenant`, a party
+/// the rule does not admit 403 `forbidden`, an unknown placement 404, all
+/// before the handler runs. The handler gets the placement as loaded.
+pub struct PlacementParty<R: PartyRule> {
+    pub caller: Caller,
+    pub party: Party,
+    pub placement: store::placements::Placement,
+    _rule: PhantomData<R>,
+}
+
+fn party_of(
+    conn: &mut diesel::PgConnection,
+    caller: &Caller,
+    p: &store::placements::Placement,
+) -> Result<Party, ApiError> {
+    if caller.org_id == p.employer_org_id {
+        return Ok(Party::Employer);
+    }
+    if Some(caller.org_id) == p.broker_org_id {
+        return Ok(Party::Broker);
+    }
+    if caller.is_admin() {
+        return Ok(Party::Officer);
+    }
+    if caller.kind == OrgKind::CountyOffice {
+        let county = store::workers::county_of(conn, p.worker_id)?;
+        if caller.keeps_county(&county) {
+            return Ok(Party::Officer);
+        }
+    }
+    if caller.org_id == p.registered_by_org_id {
+        return Ok(Party::Registrar);
+    }
+    Err(ApiError::with_message(ErrorCode::OtherTenant, "This record belongs to another county's ledger."))
+}
+
+impl<R: PartyRule + 'static> FromRequest for PlacementParty<R> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let auth = Auth::<AnyRole>::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let id = req.match_info().get("id").map(str::to_owned);
+        Box::pin(async move {
+            let caller = auth.await?.caller;
+            let state = state.ok_or_else(|| ApiError::new(ErrorCode::Internal))?;
+            let id = crate::routes::parse_id(id.as_deref().unwrap_or(""), "placement")?;
+            let who = caller.clone();
+            let (placement, party) = state
+                .db(move |conn| {
+                    let p = store::placements::get(conn, id).map_err(crate::routes::missing("placement"))?;
+                    let party = party_of(conn, &who, &p)?;
+                    Ok::<_, ApiError>((p, party))
+                })
+                .await?;
+            if !R::ADMITS.contains(&party) {
+                return Err(ApiError::with_message(ErrorCode::Forbidden, R::REFUSAL));
+            }
+            Ok(PlacementParty { caller, party, placement, _rule: PhantomData })
         })
     }
 }

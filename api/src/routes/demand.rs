@@ -4,7 +4,7 @@
 
 use super::missing;
 use super::workers::read_upload;
-use crate::auth::{AdminOnly, AnyRole, Auth, Caller};
+use crate::auth::{AdminOnly, AnyRole, Auth, Caller, CoopTeamOnly};
 use crate::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 use crate::json::Json;
 use crate::matching::with_matcher;
@@ -125,14 +125,6 @@ fn reader_team(conn: &mut diesel::PgConnection, caller: &Caller, asked: Option<U
     }
 }
 
-fn team_only(caller: &Caller) -> Result<Uuid, ApiError> {
-    if caller.kind == OrgKind::CoopTeam {
-        Ok(caller.org_id)
-    } else {
-        Err(ApiError::with_message(ErrorCode::Forbidden, "Only a cooperation team edits and submits its list."))
-    }
-}
-
 /// Link a cooperation team to its Guangdong city (admin); the confirmed
 /// pairings of that city follow, plus any extra Guizhou codes given.
 #[utoipa::path(tag = "demand", security(("api_key" = [])), params(("org_id" = String, Path)), request_body = TeamInput,
@@ -214,13 +206,13 @@ fn check_items(drafts: &[ItemDraft]) -> Result<Vec<Item>, ApiError> {
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[put("/demand-lists/{year}")]
 pub async fn put_list(
-    auth: Auth<AnyRole>,
+    auth: Auth<CoopTeamOnly>,
     state: web::Data<AppState>,
     year: web::Path<i32>,
     body: Json<ListInput>,
 ) -> Result<HttpResponse, ApiError> {
     let year = year_of(year.into_inner())?;
-    let team = team_only(&auth)?;
+    let team = auth.org_id;
     let items = check_items(body.items.as_deref().unwrap_or(&[]))?;
     let actor = auth.actor();
     let out = state
@@ -263,12 +255,12 @@ pub async fn versions(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[post("/demand-lists/{year}/submit")]
 pub async fn submit(
-    auth: Auth<AnyRole>,
+    auth: Auth<CoopTeamOnly>,
     state: web::Data<AppState>,
     year: web::Path<i32>,
 ) -> Result<HttpResponse, ApiError> {
     let year = year_of(year.into_inner())?;
-    let team = team_only(&auth)?;
+    let team = auth.org_id;
     let actor = auth.actor();
     let out = state
         .db(move |conn| {
@@ -394,13 +386,13 @@ fn xlsx(bytes: Vec<u8>, name: &str) -> HttpResponse {
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[post("/demand-lists/{year}/import")]
 pub async fn import(
-    auth: Auth<AnyRole>,
+    auth: Auth<CoopTeamOnly>,
     state: web::Data<AppState>,
     year: web::Path<i32>,
     payload: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let year = year_of(year.into_inner())?;
-    let team = team_only(&auth)?;
+    let team = auth.org_id;
     let (_, bytes) = read_upload(payload).await?;
     let book = sheets::read_sheets(&bytes)?;
     let mut drafts: Vec<(String, usize, ItemDraft)> = Vec::new();

@@ -2,8 +2,8 @@
 //! resolutions, and the placement with its evidence and milestones.
 
 use super::orgs::conn_tx;
-use super::{limit, missing, missing_field, next_cursor, parse_id, uuid_cursor};
-use crate::auth::{AnyRole, Auth, Caller};
+use super::{limit, missing, missing_field, next_cursor, uuid_cursor};
+use crate::auth::{AnyParty, AnyRole, Auth, Party, PartyRule, PlacementParty, Reporter, Separator, Settler};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::json::Json;
 use crate::state::AppState;
@@ -195,20 +195,6 @@ pub struct PlacementQuery {
     pub limit: Option<i64>,
 }
 
-/// Who may see a placement: its employer, broker and registrar, the county
-/// office of the worker's county, admin.
-fn may_see(conn: &mut PgConnection, caller: &Caller, p: &Placement) -> Result<(), ApiError> {
-    if caller.is_admin()
-        || caller.org_id == p.employer_org_id
-        || Some(caller.org_id) == p.broker_org_id
-        || caller.org_id == p.registered_by_org_id
-    {
-        return Ok(());
-    }
-    let county = store::workers::county_of(conn, p.worker_id)?;
-    caller.require_county(&county)
-}
-
 fn load(conn: &mut PgConnection, id: Uuid) -> Result<Placement, ApiError> {
     store::placements::get(conn, id).map_err(missing("placement"))
 }
@@ -330,12 +316,11 @@ pub async fn create_placement(
         (status = 429, body = ErrorBody)))]
 #[post("/placements/{id}/reports")]
 pub async fn add_report(
-    auth: Auth<AnyRole>,
+    auth: PlacementParty<Reporter>,
     state: web::Data<AppState>,
-    id: web::Path<String>,
     body: Json<ReportInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id, "placement")?;
+    let id = auth.placement.id;
     let b = body.into_inner();
     let mut p = Problems::new();
     let month = month_param(&mut p, b.month.as_deref());
@@ -351,7 +336,7 @@ pub async fn add_report(
     let note = domain::job::clean_text(&mut p, "note", b.note.as_deref(), false, 500);
     let source_asked = match b.source.as_deref() {
         None => None,
-        Some("social_insurance_import") if auth.is_admin() => Some(FactSource::SocialInsuranceImport),
+        Some("social_insurance_import") if auth.caller.is_admin() => Some(FactSource::SocialInsuranceImport),
         Some(_) => {
             p.push("source", "only admin may send social_insurance_import");
             None
@@ -361,25 +346,20 @@ pub async fn add_report(
     if !p.is_empty() {
         return Err(p.into());
     }
-    let caller = auth.clone();
+    // The report's source is who the caller is to the placement (or the import admin names).
+    let source = match (auth.party, source_asked) {
+        (_, Some(s)) => s,
+        (Party::Employer, None) => FactSource::EmployerReport,
+        (Party::Broker, None) => FactSource::BrokerReport,
+        (Party::Officer | Party::Registrar, None) => {
+            return Err(ApiError::with_message(ErrorCode::Forbidden, Reporter::REFUSAL));
+        }
+    };
+    let caller = auth.caller;
     let today = state.today();
     let row = state
         .db(move |conn| {
             conn_tx(conn, |conn| {
-                let pl = load(conn, id)?;
-                let source = if let Some(s) = source_asked {
-                    s
-                } else if caller.org_id == pl.employer_org_id {
-                    FactSource::EmployerReport
-                } else if Some(caller.org_id) == pl.broker_org_id {
-                    FactSource::BrokerReport
-                } else {
-                    may_see(conn, &caller, &pl)?;
-                    return Err(ApiError::with_message(
-                        ErrorCode::Forbidden,
-                        "Reports come from the placement's employer or broker; county offices resolve conflicts with /resolve.",
-                    ));
-                };
                 let r = NewReport {
                     month,
                     source,
@@ -388,7 +368,8 @@ pub async fn add_report(
                     wage: b.wage.and_then(|w| i32::try_from(w).ok()),
                     note: (!note.is_empty()).then_some(note),
                 };
-                let (row, _) = store::placements::add_report(conn, id, &r, Some(caller.org_id), &caller.actor(), today)?;
+                let (row, _) =
+                    store::placements::add_report(conn, id, &r, Some(caller.org_id), &caller.actor(), today)?;
                 Ok(row)
             })
         })
@@ -403,12 +384,11 @@ pub async fn add_report(
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[post("/placements/{id}/separation")]
 pub async fn separate(
-    auth: Auth<AnyRole>,
+    auth: PlacementParty<Separator>,
     state: web::Data<AppState>,
-    id: web::Path<String>,
     body: Json<SeparationInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id, "placement")?;
+    let id = auth.placement.id;
     let mut p = Problems::new();
     let reason = domain::job::clean_text(&mut p, "reason", body.reason.as_deref(), true, 500);
     if body.date.is_none() {
@@ -418,21 +398,16 @@ pub async fn separate(
     if !p.is_empty() {
         return Err(p.into());
     }
-    let caller = auth.clone();
+    let source = match auth.party {
+        Party::Employer => FactSource::EmployerReport,
+        Party::Broker => FactSource::BrokerReport,
+        Party::Officer | Party::Registrar => FactSource::Officer,
+    };
+    let caller = auth.caller;
     let today = state.today();
     let pl = state
         .db(move |conn| {
             conn_tx(conn, |conn| {
-                let pl = load(conn, id)?;
-                let source = if caller.org_id == pl.employer_org_id {
-                    FactSource::EmployerReport
-                } else if Some(caller.org_id) == pl.broker_org_id {
-                    FactSource::BrokerReport
-                } else {
-                    let county = store::workers::county_of(conn, pl.worker_id)?;
-                    caller.require_county(&county)?;
-                    FactSource::Officer
-                };
                 let s = NewSeparation { on: date, reason: &reason, source };
                 Ok(store::placements::separate(conn, id, &s, Some(caller.org_id), &caller.actor(), today)?)
             })
@@ -450,12 +425,11 @@ pub async fn separate(
         (status = 429, body = ErrorBody)))]
 #[post("/placements/{id}/resolve")]
 pub async fn resolve(
-    auth: Auth<AnyRole>,
+    auth: PlacementParty<Settler>,
     state: web::Data<AppState>,
-    id: web::Path<String>,
     body: Json<ResolveInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id, "placement")?;
+    let id = auth.placement.id;
     let b = body.into_inner();
     let mut p = Problems::new();
     let month = month_param(&mut p, b.month.as_deref());
@@ -467,17 +441,11 @@ pub async fn resolve(
     if !p.is_empty() {
         return Err(p.into());
     }
-    let caller = auth.clone();
+    let caller = auth.caller;
     let today = state.today();
     let detail = state
         .db(move |conn| {
             conn_tx(conn, |conn| {
-                let pl = load(conn, id)?;
-                let county = store::workers::county_of(conn, pl.worker_id)?;
-                caller.require_county(&county)?;
-                if !matches!(caller.kind, OrgKind::CountyOffice | OrgKind::Admin) {
-                    return Err(ApiError::new(ErrorCode::Forbidden));
-                }
                 let r = NewReport {
                     month,
                     source: FactSource::Officer,
@@ -525,20 +493,12 @@ fn detail(conn: &mut PgConnection, id: Uuid, today: NaiveDate) -> Result<Placeme
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/placements/{id}")]
 pub async fn get_placement(
-    auth: Auth<AnyRole>,
+    auth: PlacementParty<AnyParty>,
     state: web::Data<AppState>,
-    id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id, "placement")?;
-    let caller = auth.clone();
+    let id = auth.placement.id;
     let today = state.today();
-    let d = state
-        .db(move |conn| {
-            let pl = load(conn, id)?;
-            may_see(conn, &caller, &pl)?;
-            detail(conn, id, today)
-        })
-        .await?;
+    let d = state.db(move |conn| detail(conn, id, today)).await?;
     Ok(HttpResponse::Ok().json(d))
 }
 

@@ -3,7 +3,7 @@
 
 use super::orgs::conn_tx;
 use super::{code_param, limit, missing, next_cursor, parse_id, uuid_cursor};
-use crate::auth::{AdminOnly, AnyRole, Auth, Caller};
+use crate::auth::{AdminOnly, AnyRole, Auth, Caller, Reviewer};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::json::Json;
 use crate::sheets;
@@ -303,7 +303,7 @@ pub async fn blocked(
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[post("/subsidy-events/{id}/review")]
 pub async fn review(
-    auth: Auth<AnyRole>,
+    auth: Auth<Reviewer>,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: Json<ReviewInput>,
@@ -328,12 +328,6 @@ pub async fn review(
         .db(move |conn| {
             conn_tx(conn, |conn| {
                 let e = store::subsidies::event(conn, id).map_err(missing("subsidy event"))?;
-                if !matches!(caller.kind, OrgKind::Admin | OrgKind::CountyOffice) {
-                    return Err(ApiError::with_message(
-                        ErrorCode::Forbidden,
-                        "County offices and admin review subsidies.",
-                    ));
-                }
                 caller.require_county(&e.county_code)?;
                 if let Some(pid) = e.placement_id {
                     let pl = store::placements::get(conn, pid)?;
