@@ -212,7 +212,7 @@ impl Placement {
 
     /// Wage in a month: +1 % a month from the start (raises, overtime), rounded to 10 CNY.
     pub fn wage_in(&self, m: YearMonth) -> i32 {
-        let months = (m.year() - self.start.year()) * 12 + m.month() as i32 - self.start.month() as i32;
+        let months = YearMonth::of(self.start).months_until(m);
         let w = f64::from(self.wage) * (1.0 + 0.01 * f64::from(months.max(0)));
         ((w / 10.0).round() * 10.0) as i32
     }
@@ -272,7 +272,7 @@ fn day_in(rng: &mut ChaCha8Rng, m: YearMonth) -> NaiveDate {
 }
 
 fn month_between(rng: &mut ChaCha8Rng, from: YearMonth, to: YearMonth) -> YearMonth {
-    let span = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
+    let span = from.months_until(to);
     let mut m = from;
     for _ in 0..rng.random_range(0..=span.max(0)) {
         m = m.succ();

@@ -71,6 +71,18 @@ impl YearMonth {
     pub fn pred(self) -> Self {
         Self::of(self.first_day().pred_opt().unwrap_or(NaiveDate::MIN))
     }
+
+    /// Calendar months from `self` to `later` (negative when `later` is earlier):
+    /// 2023-11 to 2024-02 is 3.
+    pub fn months_until(self, later: Self) -> i32 {
+        (later.year - self.year) * 12 + later.month as i32 - self.month as i32
+    }
+}
+
+/// Calendar months from `start`'s month to `end`'s, whatever the days:
+/// 2023-11-30 to 2024-02-01 is 3 (negative when `end` is earlier).
+pub fn months_apart(start: NaiveDate, end: NaiveDate) -> i32 {
+    YearMonth::of(start).months_until(YearMonth::of(end))
 }
 
 impl fmt::Display for YearMonth {
@@ -96,6 +108,16 @@ impl From<YearMonth> for String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn months_apart_counts_calendar_months() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(months_apart(d(2023, 11, 30), d(2024, 2, 1)), 3);
+        assert_eq!(months_apart(d(2024, 3, 1), d(2024, 3, 31)), 0);
+        assert_eq!(months_apart(d(2024, 3, 1), d(2023, 12, 31)), -3);
+        let m = |s| YearMonth::parse(s).unwrap();
+        assert_eq!(m("2022-01").months_until(m("2024-12")), 35);
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

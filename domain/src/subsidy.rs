@@ -272,6 +272,54 @@ pub fn shipped_rules() -> Result<Vec<Rule>, serde_json::Error> {
     serde_json::from_str(include_str!("../../rules/policies.json"))
 }
 
+/// What an event found due becomes, given the event already written for its
+/// rule and subject (`already`: `None` when there is none, else the
+/// placement it was granted through).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Nothing written yet: write it (the unique key on rule and subject still guards the insert).
+    Fire,
+    /// Written already, through the same placement (or the rule is not once per person): nothing to do.
+    AlreadyFired,
+    /// A once-per-person subsidy the person already got through another
+    /// placement: refused, and the refusal recorded (`already_granted_for_person`).
+    Blocked { granted_through: Option<Uuid> },
+}
+
+/// The once-per-person rule (DESIGN.md: a one-off subsidy is paid once per
+/// person, whichever placement makes it due again).
+pub fn claim(once: OncePer, already: Option<Option<Uuid>>, placement: Option<Uuid>) -> Claim {
+    match already {
+        None => Claim::Fire,
+        Some(first) if once == OncePer::Person && first != placement => Claim::Blocked { granted_through: first },
+        Some(_) => Claim::AlreadyFired,
+    }
+}
+
+/// The key a refused claim is recorded under: its placement, else its subject.
+pub fn blocked_claim_key(due: &Due) -> String {
+    match due.placement_id {
+        Some(p) => format!("placement:{p}"),
+        None => due.subject_key.clone(),
+    }
+}
+
+#[cfg(test)]
+mod claim_tests {
+    use super::*;
+
+    #[test]
+    fn once_per_person_blocks_a_second_placement_only() {
+        let (a, b) = (Some(Uuid::from_u128(1)), Some(Uuid::from_u128(2)));
+        assert_eq!(claim(OncePer::Person, None, a), Claim::Fire);
+        assert_eq!(claim(OncePer::Person, Some(a), a), Claim::AlreadyFired, "the same placement again");
+        assert_eq!(claim(OncePer::Person, Some(a), b), Claim::Blocked { granted_through: a });
+        assert_eq!(claim(OncePer::Placement, Some(a), b), Claim::AlreadyFired, "keyed by placement: its own subject");
+        assert_eq!(claim(OncePer::Training, Some(None), None), Claim::AlreadyFired);
+        assert_eq!(claim(OncePer::Person, Some(None), a), Claim::Blocked { granted_through: None });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use crate::StoreError;
 use crate::audit::{self, Actor};
 use crate::outbox;
 use crate::schema::{divisions, jobs, occupations, offers, placements};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Date, Int4, Nullable, Text, Uuid as SqlUuid};
 use domain::job::Requirements;
@@ -101,7 +101,7 @@ pub fn worker_snapshots(
                 placed.entry(w).or_default().push(j);
             }
             if let Some(end) = sep {
-                let months = (end.year() - start.year()) * 12 + end.month() as i32 - start.month() as i32;
+                let months = domain::calendar::months_apart(start, end);
                 stays.entry(w).or_default().push(months.max(0) as u32);
             }
         }

@@ -15,7 +15,9 @@ use crate::schema::{policy_rules, subsidy_blocked_claims, subsidy_events, traini
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use domain::policy::{OncePer, Payee, Rule};
-use domain::subsidy::{Due, TrainingCase, WorkerCase, graduate_decisions, placement_decisions, training_decisions};
+use domain::subsidy::{
+    Claim, Due, TrainingCase, WorkerCase, graduate_decisions, placement_decisions, training_decisions,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
 
@@ -121,17 +123,14 @@ struct Writer<'a> {
 impl Writer<'_> {
     fn offer(&mut self, conn: &mut PgConnection, due: Due, once: OncePer) -> Result<(), StoreError> {
         let key = (due.rule_id.clone(), due.subject_key.clone());
-        match self.existing.get(&key) {
-            None => {
+        match domain::subsidy::claim(once, self.existing.get(&key).copied(), due.placement_id) {
+            Claim::Fire => {
                 self.existing.insert(key, due.placement_id);
                 self.pending.push(due);
             }
-            Some(first) if once == OncePer::Person && *first != due.placement_id => {
+            Claim::Blocked { granted_through: first } => {
                 // Due again for the same person through another placement: record why it is refused.
-                let claim_key = match due.placement_id {
-                    Some(p) => format!("placement:{p}"),
-                    None => due.subject_key.clone(),
-                };
+                let claim_key = domain::subsidy::blocked_claim_key(&due);
                 if self.blocked.insert((due.rule_id.clone(), claim_key.clone())) {
                     let n = diesel::insert_into(subsidy_blocked_claims::table)
                         .values((
@@ -155,7 +154,7 @@ impl Writer<'_> {
                     self.report.blocked_claims += n;
                 }
             }
-            Some(_) => {}
+            Claim::AlreadyFired => {}
         }
         Ok(())
     }
