@@ -168,18 +168,8 @@ pub async fn announce_revocation(state: &AppState) {
 pub async fn follow_revocations(state: AppState) {
     use futures_util::StreamExt;
     let channel = revocations_channel(&state);
-    let Ok(client) = redis::Client::open(state.settings.redis_url.as_str()) else { return };
     loop {
-        let subscribed = async {
-            let mut pubsub = tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub())
-                .await
-                .map_err(|_| "connecting timed out".to_owned())?
-                .map_err(|e| e.to_string())?;
-            pubsub.subscribe(&channel).await.map_err(|e| e.to_string())?;
-            Ok::<_, String>(pubsub)
-        }
-        .await;
-        match subscribed {
+        match state.redis.subscribe(&channel, Duration::from_secs(2)).await {
             Ok(pubsub) => {
                 state.keys.clear();
                 let mut messages = pubsub.into_on_message();

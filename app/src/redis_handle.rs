@@ -84,10 +84,7 @@ impl RedisHandle {
     }
 
     async fn manager(&self) -> Result<ConnectionManager, RedisDown> {
-        let client = self
-            .client
-            .clone()
-            .ok_or_else(|| RedisDown::Unreachable("REDIS_URL is not a valid redis:// URL".into()))?;
+        let client = self.client()?;
         let m = self
             .manager
             .get_or_try_init(|| async move {
@@ -125,6 +122,35 @@ impl RedisHandle {
             self.mark_failed();
         }
         result
+    }
+
+    /// The one client of this process (every connection is opened from it).
+    fn client(&self) -> Result<redis::Client, RedisDown> {
+        self.client.clone().ok_or_else(|| RedisDown::Unreachable("REDIS_URL is not a valid redis:// URL".into()))
+    }
+
+    /// A connection of its own with longer deadlines than [`Self::run`]'s,
+    /// for work that may wait on Redis (the bot's pacing scripts and journal);
+    /// it reconnects by itself.
+    pub async fn patient_manager(&self, timeout: Duration) -> Result<ConnectionManager, RedisDown> {
+        let cfg =
+            ConnectionManagerConfig::new().set_connection_timeout(Some(timeout)).set_response_timeout(Some(timeout));
+        ConnectionManager::new_with_config(self.client()?, cfg).await.map_err(|e| RedisDown::Unreachable(e.to_string()))
+    }
+
+    /// A subscription to `channel` (prefixed by the caller), connected within `timeout`.
+    pub async fn subscribe(&self, channel: &str, timeout: Duration) -> Result<redis::aio::PubSub, RedisDown> {
+        let mut pubsub = tokio::time::timeout(timeout, self.client()?.get_async_pubsub())
+            .await
+            .map_err(|_| RedisDown::Unreachable("connecting timed out".into()))?
+            .map_err(|e| RedisDown::Unreachable(e.to_string()))?;
+        pubsub.subscribe(channel).await.map_err(|e| RedisDown::Unreachable(e.to_string()))?;
+        Ok(pubsub)
+    }
+
+    /// A blocking connection, for steps that run on the blocking pool (the outbox relay).
+    pub fn blocking_connection(&self, timeout: Duration) -> Result<redis::Connection, RedisDown> {
+        self.client()?.get_connection_with_timeout(timeout).map_err(|e| RedisDown::Unreachable(e.to_string()))
     }
 
     /// PING with a deadline, ignoring the back-off (for `/readyz`).

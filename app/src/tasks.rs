@@ -59,13 +59,10 @@ pub fn relay_once(state: &Services) -> Result<Option<usize>, StoreError> {
     let mut conn = state.pool.get()?;
     let stream = stream_key(state);
     let published = state.redis.key("subsidy-events:published");
-    let url = state.settings.redis_url.clone();
     let mut redis_conn: Option<redis::Connection> = None;
     store::webhooks::relay_step(&mut conn, 500, &mut |events| {
         if redis_conn.is_none() {
-            let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
-            let c = client.get_connection_with_timeout(Duration::from_secs(2)).map_err(|e| e.to_string())?;
-            redis_conn = Some(c);
+            redis_conn = Some(state.redis.blocking_connection(Duration::from_secs(2)).map_err(|e| e.to_string())?);
         }
         let Some(c) = redis_conn.as_mut() else { return Err("no redis connection".into()) };
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();

@@ -7,23 +7,27 @@
 //! resends (what happened before the journal existed).
 
 use crate::core::Dialogue;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use app::redis_handle::RedisHandle;
+use redis::aio::ConnectionManager;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// Dialogue states expire after a week without a message.
 const DIALOGUE_TTL_SECS: u64 = 7 * 24 * 3600;
 
-/// A lazily opened, shared Redis connection with every key under `prefix`.
+/// A lazily opened Redis connection of the bot's, from the process's one
+/// Redis handle (`app::redis_handle`), with every key under its prefix.
 pub struct Shared {
-    client: redis::Client,
+    redis: Arc<RedisHandle>,
     conn: OnceCell<ConnectionManager>,
     prefix: String,
 }
 
 impl Shared {
-    pub fn new(redis_url: &str, prefix: &str) -> redis::RedisResult<Self> {
-        Ok(Self { client: redis::Client::open(redis_url)?, conn: OnceCell::new(), prefix: prefix.to_owned() })
+    pub fn new(redis: Arc<RedisHandle>) -> Self {
+        let prefix = redis.key("");
+        Self { redis, conn: OnceCell::new(), prefix }
     }
 
     pub fn key(&self, name: &str) -> String {
@@ -31,16 +35,14 @@ impl Shared {
     }
 
     pub async fn conn(&self) -> redis::RedisResult<ConnectionManager> {
-        let client = self.client.clone();
-        let c = self
-            .conn
-            .get_or_try_init(|| async move {
-                let cfg = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(Duration::from_secs(2)))
-                    .set_response_timeout(Some(Duration::from_secs(2)));
-                ConnectionManager::new_with_config(client, cfg).await
-            })
-            .await?;
+        let c =
+            self.conn
+                .get_or_try_init(|| async move {
+                    self.redis.patient_manager(Duration::from_secs(2)).await.map_err(|e| {
+                        redis::RedisError::from((redis::ErrorKind::Io, "redis is unreachable", e.to_string()))
+                    })
+                })
+                .await?;
         Ok(c.clone())
     }
 

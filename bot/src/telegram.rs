@@ -262,7 +262,7 @@ pub async fn start(state: Services, cfg: TelegramConfig) -> anyhow::Result<BotHa
 /// itself when Telegram answers. Only a configuration error fails.
 pub async fn start_parts(state: Services, cfg: TelegramConfig, parts: Parts) -> anyhow::Result<BotHandle> {
     let bot = make_bot(&cfg)?;
-    let shared = Arc::new(Shared::new(&state.settings.redis_url, &state.settings.redis_prefix)?);
+    let shared = Arc::new(Shared::new(state.redis.clone()));
     state.telegram.starting();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut prober = Prober {

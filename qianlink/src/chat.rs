@@ -62,11 +62,9 @@ pub fn run(cfg: ChatConfig) -> anyhow::Result<()> {
 }
 
 async fn chat(cfg: ChatConfig) -> anyhow::Result<()> {
-    let redis_url = cfg.settings.redis_url.clone();
-    let prefix = cfg.settings.redis_prefix.clone();
     let index_dir = cfg.settings.index_dir.clone();
     let state = app::Services::new(cfg.settings).map_err(|e| anyhow!("{e}"))?;
-    let shared = Arc::new(bot::shared::Shared::new(&redis_url, &prefix).map_err(|e| anyhow!("REDIS_URL: {e}"))?);
+    let shared = Arc::new(bot::shared::Shared::new(state.redis.clone()));
     let conv = Conversations::new(state.clone(), shared, CHANNEL);
     let mut screen = Screen { buttons: Vec::new() };
     println!(

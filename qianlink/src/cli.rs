@@ -339,9 +339,12 @@ async fn ping_redis(url: &str) -> anyhow::Result<()> {
             e
         )
     };
-    let client = redis::Client::open(url).map_err(|e| fail(e.to_string()))?;
+    let handle = app::redis_handle::RedisHandle::new(url, "");
     let fut = async {
-        let mut c = client.get_multiplexed_async_connection().await?;
+        let mut c = handle
+            .patient_manager(std::time::Duration::from_secs(2))
+            .await
+            .map_err(|e| redis::RedisError::from((redis::ErrorKind::Io, "redis is unreachable", e.to_string())))?;
         redis::cmd("PING").query_async::<String>(&mut c).await
     };
     match tokio::time::timeout(std::time::Duration::from_secs(2), fut).await {

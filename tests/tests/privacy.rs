@@ -85,7 +85,7 @@ async fn erasable() -> Erasable {
         assert_eq!(bound, store::chats::PhoneBinding::Bound(worker));
         store::chats::create_code(&mut conn, &app.state.vault, worker, &Actor::system()).unwrap();
     }
-    let shared = bot::shared::Shared::new(&qianlink_tests::redis_url(), &app.redis_prefix).unwrap();
+    let shared = bot::shared::Shared::new(app.state.redis.clone());
     shared.save_dialogue("telegram", CHAT, &bot::core::Dialogue::AwaitingContact).await.unwrap();
     shared.reserve(&[CHAT.to_owned()], 30.0, Duration::from_secs(60)).await.unwrap();
 
