@@ -362,3 +362,46 @@ impl<R: PartyRule + 'static> FromRequest for PlacementParty<R> {
         })
     }
 }
+
+/// The caller as one who may rank workers for the job named by the path's
+/// `{id}`: its poster, a county office or admin (403 `other_tenant` for
+/// anyone else, 404 for an unknown job), with the job as the matcher sees it,
+/// loaded once for the handler and its use case.
+pub struct JobRanker {
+    pub caller: Caller,
+    pub job: domain::matching::JobSnap,
+}
+
+impl JobRanker {
+    /// The caller posted the job (and sees its candidates anonymised until they accept).
+    pub fn is_poster(&self) -> bool {
+        self.caller.org_id == self.job.poster_org_id
+    }
+}
+
+impl FromRequest for JobRanker {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let auth = Auth::<AnyRole>::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let id = req.match_info().get("id").map(str::to_owned);
+        Box::pin(async move {
+            let caller = auth.await?.caller;
+            let state = state.ok_or_else(|| ApiError::new(ErrorCode::Internal))?;
+            let id = crate::routes::parse_id(id.as_deref().unwrap_or(""), "job")?;
+            let today = state.today();
+            let job = state
+                .db(move |conn| store::matching::job_snapshot(conn, id, today).map_err(crate::routes::missing("job")))
+                .await?;
+            if !(caller.is_admin() || caller.kind == OrgKind::CountyOffice || caller.org_id == job.poster_org_id) {
+                return Err(ApiError::with_message(
+                    ErrorCode::OtherTenant,
+                    "Only the job's poster, county offices and admin see its candidates.",
+                ));
+            }
+            Ok(JobRanker { caller, job })
+        })
+    }
+}

@@ -280,15 +280,14 @@ pub enum PlanError {
 pub fn plan_for_job(
     m: &Matcher,
     conn: &mut diesel::PgConnection,
-    job_id: Uuid,
+    job: &domain::matching::JobSnap,
     who: &Offerees,
     by_org: Option<Uuid>,
     actor: &store::audit::Actor,
-    today: chrono::NaiveDate,
 ) -> Result<Vec<store::matching::Offer>, PlanError> {
     use matcher::plan::{Caps, Want};
     use matcher::rank::Verdict;
-    let job = store::matching::job_snapshot(conn, job_id, today)?;
+    let job_id = job.id;
     if !job.open {
         return Err(PlanError::JobClosed);
     }

@@ -63,6 +63,8 @@ impl WorkerSnap {
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobSnap {
     pub id: Uuid,
+    /// The organisation that posted it (nil for a demand list's line, which no one posted yet).
+    pub poster_org_id: Uuid,
     pub title: String,
     pub occupation_code: Option<String>,
     pub occupation_name: Option<String>,

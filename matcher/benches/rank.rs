@@ -181,6 +181,7 @@ fn main() {
             let wage_min = rng.random_range(30..60) * 100;
             JobSnap {
                 id: Uuid::from_u128(900_000_000 + i as u128),
+                poster_org_id: Uuid::nil(),
                 title: name.clone(),
                 occupation_code: Some(code),
                 occupation_name: Some(name),

@@ -33,6 +33,7 @@ fn names() -> HashMap<String, String> {
 fn job() -> JobSnap {
     JobSnap {
         id: Uuid::from_u128(1000),
+        poster_org_id: Uuid::from_u128(1),
         title: "电焊工".into(),
         occupation_code: Some("6-18-02-04".into()),
         occupation_name: Some("焊工".into()),

@@ -165,6 +165,7 @@ type JobRowT = (
     Option<NaiveDate>,
     String,
     Option<String>,
+    Uuid,
 );
 
 fn job_snaps(conn: &mut PgConnection, rows: Vec<JobRowT>, today: NaiveDate) -> Result<Vec<JobSnap>, StoreError> {
@@ -195,10 +196,12 @@ fn job_snaps(conn: &mut PgConnection, rows: Vec<JobRowT>, today: NaiveDate) -> R
                 expires_on,
                 province,
                 occ_name,
+                poster_org_id,
             )| {
                 let used = filled.get(&id).copied().unwrap_or(0);
                 JobSnap {
                     id,
+                    poster_org_id,
                     title,
                     occupation_code,
                     occupation_name: occ_name,
@@ -235,6 +238,7 @@ macro_rules! job_query {
                 jobs::expires_on,
                 divisions::province_code,
                 occupations::name.nullable(),
+                jobs::org_id,
             ))
     };
 }

@@ -751,6 +751,7 @@ pub async fn supply(
             };
             let job = matcher::JobSnap {
                 id: s.job_id.unwrap_or_default(),
+                poster_org_id: Uuid::nil(),
                 title: title.clone(),
                 occupation_code: occupation_code.clone(),
                 occupation_name: None,

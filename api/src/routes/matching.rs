@@ -1,7 +1,7 @@
 //! Candidates for a job, recommendations for a worker, and offers.
 
 use super::{limit, missing, next_cursor, parse_id, uuid_cursor};
-use crate::auth::{AnyRole, Auth, Caller, LedgerKeeper};
+use crate::auth::{AnyRole, Auth, JobRanker, LedgerKeeper};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::json::Json;
 use crate::matching::{Offerees, PlanError, with_matcher};
@@ -148,18 +148,6 @@ fn reasons_out(rs: &[Reason], job_fit_only: bool) -> Vec<ReasonOut> {
         .collect()
 }
 
-/// May the caller ask for this job's candidates: its poster, a county office, admin.
-fn may_rank(caller: &Caller, job_org: Uuid) -> Result<(), ApiError> {
-    if caller.is_admin() || caller.kind == OrgKind::CountyOffice || caller.org_id == job_org {
-        Ok(())
-    } else {
-        Err(ApiError::with_message(
-            ErrorCode::OtherTenant,
-            "Only the job's poster, county offices and admin see its candidates.",
-        ))
-    }
-}
-
 /// The best candidates for a job, each with the reasons for its score.
 /// Anonymised for the poster until a worker accepts its offer; then name and
 /// phone, audited (`worker.view`, purpose `matching.candidates` by default).
@@ -168,23 +156,19 @@ fn may_rank(caller: &Caller, job_org: Uuid) -> Result<(), ApiError> {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[get("/jobs/{id}/candidates")]
 pub async fn candidates(
-    auth: Auth<AnyRole>,
+    auth: JobRanker,
     state: web::Data<AppState>,
-    id: web::Path<String>,
     q: web::Query<LimitQuery>,
     purpose: crate::purpose::Purpose,
 ) -> Result<HttpResponse, ApiError> {
-    let job_id = parse_id(&id, "job")?;
     let limit = limit(q.limit.or(Some(50)))? as usize;
-    let caller = auth.clone();
+    let poster = auth.is_poster();
+    let JobRanker { caller, job } = auth;
+    let job_id = job.id;
+    let today = state.today();
     let purpose = purpose.or("matching.candidates");
     let vault = state.vault.clone();
-    let today = state.today();
     let items = with_matcher::<_, ApiError, _>(&state, move |m, conn| {
-        let job_row = store::jobs::get(conn, job_id).map_err(missing("job"))?;
-        may_rank(&caller, job_row.row.org_id)?;
-        let poster = caller.org_id == job_row.row.org_id;
-        let job = store::matching::job_snapshot(conn, job_id, today)?;
         let ranked: Vec<(Scored, String)> = {
             let cs = m.store.read().map_err(|_| ApiError::new(ErrorCode::Internal))?;
             matcher::rank::top_candidates(&cs, &job, &m.context(), limit)
@@ -343,12 +327,10 @@ fn recommend(
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[post("/jobs/{id}/offers")]
 pub async fn plan_offers(
-    auth: Auth<AnyRole>,
+    auth: JobRanker,
     state: web::Data<AppState>,
-    id: web::Path<String>,
     body: Json<OfferInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let job_id = parse_id(&id, "job")?;
     if body.count.is_some_and(|c| !(1..=500).contains(&c)) {
         return Err(ApiError::field("count", "must be between 1 and 500"));
     }
@@ -357,21 +339,16 @@ pub async fn plan_offers(
     }
     let input_count = body.count;
     let explicit = body.worker_ids.clone();
-    let caller = auth.clone();
-    let today = state.today();
+    let JobRanker { caller, job } = auth;
     let offers = with_matcher::<_, ApiError, _>(&state, move |m, conn| {
-        let job_row = store::jobs::get(conn, job_id).map_err(missing("job"))?;
-        may_rank(&caller, job_row.row.org_id)?;
         let who = match explicit {
             Some(ids) => Offerees::These(ids),
             None => Offerees::Best(input_count.map(|c| c as usize)),
         };
-        crate::matching::plan_for_job(m, conn, job_id, &who, Some(caller.org_id), &caller.actor(), today).map_err(|e| {
-            match e {
-                PlanError::Store(e) => e.into(),
-                PlanError::NotEligible(p) => p.into(),
-                e @ (PlanError::JobClosed | PlanError::NoOpenings) => ApiError::conflict(e.to_string()),
-            }
+        crate::matching::plan_for_job(m, conn, &job, &who, Some(caller.org_id), &caller.actor()).map_err(|e| match e {
+            PlanError::Store(e) => e.into(),
+            PlanError::NotEligible(p) => p.into(),
+            e @ (PlanError::JobClosed | PlanError::NoOpenings) => ApiError::conflict(e.to_string()),
         })
     })
     .await?;
