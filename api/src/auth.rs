@@ -335,18 +335,32 @@ fn party_of(
     Err(ApiError::with_message(ErrorCode::OtherTenant, "This record belongs to another county's ledger."))
 }
 
+/// What an extractor of the record in the path needs: the caller (any role),
+/// the state and the path's `{id}` (404 naming `what` when it is not a UUID).
+fn record_in_path(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    what: &'static str,
+) -> LocalBoxFuture<'static, Result<(Caller, web::Data<AppState>, Uuid), ApiError>> {
+    let auth = Auth::<AnyRole>::from_request(req, payload);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let id = req.match_info().get("id").map(str::to_owned);
+    Box::pin(async move {
+        let caller = auth.await?.caller;
+        let state = state.ok_or_else(|| ApiError::new(ErrorCode::Internal))?;
+        let id = crate::routes::parse_id(id.as_deref().unwrap_or(""), what)?;
+        Ok((caller, state, id))
+    })
+}
+
 impl<R: PartyRule + 'static> FromRequest for PlacementParty<R> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let auth = Auth::<AnyRole>::from_request(req, payload);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let id = req.match_info().get("id").map(str::to_owned);
+        let parts = record_in_path(req, payload, "placement");
         Box::pin(async move {
-            let caller = auth.await?.caller;
-            let state = state.ok_or_else(|| ApiError::new(ErrorCode::Internal))?;
-            let id = crate::routes::parse_id(id.as_deref().unwrap_or(""), "placement")?;
+            let (caller, state, id) = parts.await?;
             let who = caller.clone();
             let (placement, party) = state
                 .db(move |conn| {
@@ -384,13 +398,9 @@ impl FromRequest for JobRanker {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let auth = Auth::<AnyRole>::from_request(req, payload);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let id = req.match_info().get("id").map(str::to_owned);
+        let parts = record_in_path(req, payload, "job");
         Box::pin(async move {
-            let caller = auth.await?.caller;
-            let state = state.ok_or_else(|| ApiError::new(ErrorCode::Internal))?;
-            let id = crate::routes::parse_id(id.as_deref().unwrap_or(""), "job")?;
+            let (caller, state, id) = parts.await?;
             let today = state.today();
             let job = state
                 .db(move |conn| store::matching::job_snapshot(conn, id, today).map_err(crate::routes::missing("job")))

@@ -192,12 +192,7 @@ pub fn plan_all(
     let caps =
         Caps { max_open: m.weights.max_open_offers_per_worker, max_7_days: m.weights.max_offers_per_worker_per_7_days };
     let planned = matcher::plan::plan(&cs, &m.context(), &wants, &already, &load, caps);
-    let households: HashSet<Uuid> = planned
-        .iter()
-        .filter_map(|s| cs.get(s.worker_id))
-        .filter(|w| cs.zero_employment(w.household_id))
-        .map(|w| w.household_id)
-        .collect();
+    let households = cs.zero_employment_reached(&planned);
     let mut out = PlanOutcome {
         workers: cs.len(),
         jobs: jobs.len(),

@@ -188,8 +188,7 @@ pub fn spawn(state: Services) {
     tokio::spawn(async move {
         loop {
             let s = index_state.clone();
-            let r = tokio::task::spawn_blocking(move || s.search.catch_up(&s.pool)).await;
-            if let Ok(Err(e)) = r {
+            if let Err(e) = crate::blocking(move || s.search.catch_up(&s.pool)).await {
                 tracing::warn!(error = %e, "search index catch-up failed");
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -200,12 +199,11 @@ pub fn spawn(state: Services) {
     tokio::spawn(async move {
         loop {
             let s = matcher_state.clone();
-            let r = tokio::task::spawn_blocking(move || {
+            let step = crate::blocking(move || {
                 let m = s.matcher.get(&s.pool)?;
                 m.catch_up(&s.pool)
-            })
-            .await;
-            if let Ok(Err(e)) = r {
+            });
+            if let Err(e) = step.await {
                 tracing::warn!(error = %e, "matcher catch-up failed");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -215,16 +213,11 @@ pub fn spawn(state: Services) {
     tokio::spawn(async move {
         loop {
             let s = relay_state.clone();
-            let step = tokio::task::spawn_blocking(move || relay_once(&s)).await;
-            let pause = match step {
-                Ok(Ok(Some(n))) if n > 0 => Duration::from_millis(50),
-                Ok(Ok(_)) => Duration::from_millis(500),
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "relay step failed; retrying");
-                    Duration::from_secs(2)
-                }
+            let pause = match crate::blocking(move || relay_once(&s)).await {
+                Ok(Some(n)) if n > 0 => Duration::from_millis(50),
+                Ok(_) => Duration::from_millis(500),
                 Err(e) => {
-                    tracing::error!(error = %e, "relay step panicked");
+                    tracing::warn!(error = %e, "relay step failed; retrying");
                     Duration::from_secs(2)
                 }
             };
@@ -256,17 +249,13 @@ pub fn spawn(state: Services) {
             loop {
                 let s = state.clone();
                 let as_of = s.today();
-                let r = tokio::task::spawn_blocking(move || {
-                    let mut conn = s.pool.get().map_err(|e| e.to_string())?;
-                    store::subsidies::scan(&mut conn, as_of, 2000).map_err(|e| e.to_string())
-                })
-                .await;
+                let r = s.db(move |conn| Ok::<_, StoreError>(store::subsidies::scan(conn, as_of, 2000))).await;
                 match r {
                     Ok(Ok(rep)) => {
                         tracing::info!(events = rep.events_created, blocked = rep.blocked_claims, "milestone scan done")
                     }
                     Ok(Err(e)) => tracing::info!(reason = %e, "milestone scan skipped"),
-                    Err(e) => tracing::error!(error = %e, "milestone scan panicked"),
+                    Err(e) => tracing::warn!(error = %e, "milestone scan failed"),
                 }
                 tokio::time::sleep(every).await;
             }

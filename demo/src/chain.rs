@@ -197,12 +197,11 @@ pub async fn catch_up(state: &AppState) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
     loop {
         let s = state.clone();
-        let lag = tokio::task::spawn_blocking(move || -> anyhow::Result<i64> {
+        let lag = app::blocking(move || -> anyhow::Result<i64> {
             s.search.catch_up(&s.pool).map_err(|e| anyhow!("search index: {e}"))?;
             s.search.lag(&s.pool).map_err(|e| anyhow!("search index: {e}"))
         })
-        .await
-        .map_err(|e| anyhow!("{e}"))??;
+        .await?;
         if lag == 0 {
             break;
         }
@@ -212,13 +211,12 @@ pub async fn catch_up(state: &AppState) -> anyhow::Result<()> {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let s = state.clone();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+    app::blocking(move || -> anyhow::Result<()> {
         let m = s.matcher.get(&s.pool).map_err(|e| anyhow!("matcher: {e}"))?;
         m.catch_up(&s.pool).map_err(|e| anyhow!("matcher: {e}"))?;
         Ok(())
     })
     .await
-    .map_err(|e| anyhow!("{e}"))?
 }
 
 fn s(v: &Value) -> String {
@@ -335,15 +333,14 @@ pub async fn run(state: &AppState, base: &str, g: &Generated, ring: &mut Keyring
     fig.offers_for_one_job = o["items"].as_array().map(Vec::len).unwrap_or(0);
     let s2 = state.clone();
     let admin_org = g.admin_org;
-    let plan = tokio::task::spawn_blocking(move || -> anyhow::Result<app::matching::PlanOutcome> {
+    let plan = app::blocking(move || -> anyhow::Result<app::matching::PlanOutcome> {
         let m = s2.matcher.get(&s2.pool).map_err(|e| anyhow!("{e}"))?;
         m.catch_up(&s2.pool).map_err(|e| anyhow!("{e}"))?;
         let mut conn = s2.pool.get().map_err(|e| anyhow!("{e}"))?;
         let actor = Actor { org_id: Some(admin_org), key_id: None, request_id: Some("demo-plan".into()) };
         app::matching::plan_all(&m, &mut conn, 1, false, &actor, &mut |_, _| {}).map_err(|e| anyhow!("{e}"))
     })
-    .await
-    .map_err(|e| anyhow!("{e}"))??;
+    .await?;
     fig.plan =
         PlanFigures { jobs: plan.jobs, planned: plan.planned, written: plan.written, households: plan.households };
     let (cmd_list, l) = http.call("GET", "/v1/offers?status=queued&limit=5", &admin, Body::None, None).await?;

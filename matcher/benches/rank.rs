@@ -228,12 +228,7 @@ fn main() {
         Caps { max_open: 3, max_7_days: 5 },
     );
     let plan_s = t.elapsed().as_secs_f64();
-    let zero: HashSet<Uuid> = planned
-        .iter()
-        .filter_map(|s| store.get(s.worker_id))
-        .filter(|w| store.zero_employment(w.household_id))
-        .map(|w| w.household_id)
-        .collect();
+    let zero = store.zero_employment_reached(&planned);
     println!(
         "plan-offers for {} jobs on {} threads: {plan_s:.1} s, {} offers, {} zero-employment households reached",
         jobs.len(),

@@ -178,4 +178,14 @@ impl CandidateStore {
     pub fn zero_employment(&self, household: Uuid) -> bool {
         self.households.get(&household).is_some_and(Household::zero_employment)
     }
+
+    /// The zero-employment households that these planned offers reach.
+    pub fn zero_employment_reached(&self, planned: &[crate::rank::Scored]) -> std::collections::HashSet<Uuid> {
+        planned
+            .iter()
+            .filter_map(|s| self.get(s.worker_id))
+            .filter(|w| self.zero_employment(w.household_id))
+            .map(|w| w.household_id)
+            .collect()
+    }
 }

@@ -85,20 +85,18 @@ async fn chat(cfg: ChatConfig) -> anyhow::Result<()> {
         // Pushes for this chat: offers queued by the matcher, the month's check-in.
         let pool = state.pool.clone();
         let first_time = !asked_checkin;
-        let pushed =
-            tokio::task::spawn_blocking(move || -> anyhow::Result<(bool, Vec<store::push_queue::Outgoing>)> {
-                let mut conn = pool.get().map_err(|e| anyhow!("{e}"))?;
-                let Some(chat) = store::chats::chat(&mut conn, CHANNEL, CHAT_ID).map_err(|e| anyhow!("{e}"))? else {
-                    return Ok((false, vec![]));
-                };
-                if first_time {
-                    let today = domain::calendar::today_in_china(chrono::Utc::now());
-                    store::demo::enqueue_checkin_for(&mut conn, chat.worker_id, today).map_err(|e| anyhow!("{e}"))?;
-                }
-                Ok((true, store::push_queue::claim(&mut conn, CHANNEL, 20).map_err(|e| anyhow!("{e}"))?))
-            })
-            .await
-            .map_err(|e| anyhow!("{e}"))??;
+        let pushed = app::blocking(move || -> anyhow::Result<(bool, Vec<store::push_queue::Outgoing>)> {
+            let mut conn = pool.get().map_err(|e| anyhow!("{e}"))?;
+            let Some(chat) = store::chats::chat(&mut conn, CHANNEL, CHAT_ID).map_err(|e| anyhow!("{e}"))? else {
+                return Ok((false, vec![]));
+            };
+            if first_time {
+                let today = domain::calendar::today_in_china(chrono::Utc::now());
+                store::demo::enqueue_checkin_for(&mut conn, chat.worker_id, today).map_err(|e| anyhow!("{e}"))?;
+            }
+            Ok((true, store::push_queue::claim(&mut conn, CHANNEL, 20).map_err(|e| anyhow!("{e}"))?))
+        })
+        .await?;
         let (bound, out) = pushed;
         if bound {
             asked_checkin = true;
@@ -126,22 +124,19 @@ async fn chat(cfg: ChatConfig) -> anyhow::Result<()> {
         }
         if !deliveries.is_empty() {
             let pool = state.pool.clone();
-            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            app::blocking(move || -> anyhow::Result<()> {
                 let mut conn = pool.get().map_err(|e| anyhow!("{e}"))?;
                 store::push_queue::record(&mut conn, &deliveries).map_err(|e| anyhow!("{e}"))
             })
-            .await
-            .map_err(|e| anyhow!("{e}"))??;
+            .await?;
         }
         print!("你> ");
         std::io::stdout().flush().ok();
-        let line = tokio::task::spawn_blocking(|| {
+        let line = app::blocking(|| -> anyhow::Result<(usize, String)> {
             let mut s = String::new();
-            std::io::stdin().read_line(&mut s).map(|n| (n, s))
+            std::io::stdin().read_line(&mut s).map(|n| (n, s)).context("reading the terminal")
         })
-        .await
-        .map_err(|e| anyhow!("{e}"))?
-        .context("reading the terminal")?;
+        .await?;
         let (n, line) = line;
         let line = line.trim().to_owned();
         if n == 0 || line == "/quit" {

@@ -92,7 +92,7 @@ struct Exists {
 fn ensure_template() -> String {
     let name = format!("qianlink_tmpl_{}", schema_fingerprint());
     let mut conn = maintenance();
-    diesel::sql_query("SELECT pg_advisory_lock(727274)").execute(&mut conn).unwrap();
+    store::locks::lock(&mut conn, 727274).unwrap();
     let exists: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
         .bind::<Text, _>(&name)
         .get_result(&mut conn)
@@ -107,7 +107,7 @@ fn ensure_template() -> String {
         }
         diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut conn).unwrap();
     }
-    diesel::sql_query("SELECT pg_advisory_unlock(727274)").execute(&mut conn).unwrap();
+    store::locks::unlock(&mut conn, 727274).unwrap();
     name
 }
 

@@ -153,6 +153,21 @@ fn offer_status(w: &World, offer: Uuid) -> (String, Option<String>) {
     (r[0].a.clone(), r[0].b.clone())
 }
 
+/// `/help` posted to the registered webhook with Telegram's secret header is
+/// taken (200) and answered through the Bot API.
+async fn help_through_the_webhook(w: &World, chat: i64) {
+    let (url, secret) = w.tg.webhook().expect("a webhook is registered");
+    let res = reqwest::Client::new()
+        .post(&url)
+        .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+        .json(&w.tg.text_update(chat, "/help"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    w.tg.wait_for(chat, "黔联可以帮您").await;
+}
+
 /// Nothing in the queue may go out now: the dispatcher's own claim (bound
 /// chats that take pushes, due rows) finds no row. Deterministic, where a
 /// fixed wait for "nothing sent" would only hope the dispatcher had looked.
@@ -753,15 +768,7 @@ async fn webhook_mode_takes_updates_posted_to_it() {
         assert_eq!(req.send().await.unwrap().status(), 401);
     }
     // An update posted with it is handled, and the bot answers through the Bot API.
-    let res = client
-        .post(&url)
-        .header("X-Telegram-Bot-Api-Secret-Token", &secret)
-        .json(&w.tg.text_update(chat, "/help"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    w.tg.wait_for(chat, "黔联可以帮您").await;
+    help_through_the_webhook(&w, chat).await;
     // The fake server pushes updates as Telegram does: the binding flow works end to end.
     w.bind(chat, &phone).await;
     assert_eq!(chat_rows(&w)[0].b, Some(worker.to_string()));
@@ -910,16 +917,6 @@ async fn a_failed_webhook_registration_is_retried() {
     eventually("the webhook set after the refusals", async || w.tg.webhook().is_some()).await;
     let refused = w.tg.calls().iter().filter(|c| c.method == "setwebhook" && c.status == 400).count();
     assert_eq!(refused, 3, "each refusal was followed by a retry");
-    let (url, secret) = w.tg.webhook().unwrap();
-    let chat = 7902;
-    let res = reqwest::Client::new()
-        .post(&url)
-        .header("X-Telegram-Bot-Api-Secret-Token", &secret)
-        .json(&w.tg.text_update(chat, "/help"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    w.tg.wait_for(chat, "黔联可以帮您").await;
+    help_through_the_webhook(&w, 7902).await;
     w.stop().await;
 }
