@@ -335,13 +335,16 @@ fn party_of(
     Err(ApiError::with_message(ErrorCode::OtherTenant, "This record belongs to another county's ledger."))
 }
 
+/// The caller, the state and the record id in the path.
+type PathRecord = (Caller, web::Data<AppState>, Uuid);
+
 /// What an extractor of the record in the path needs: the caller (any role),
 /// the state and the path's `{id}` (404 naming `what` when it is not a UUID).
 fn record_in_path(
     req: &HttpRequest,
     payload: &mut Payload,
     what: &'static str,
-) -> LocalBoxFuture<'static, Result<(Caller, web::Data<AppState>, Uuid), ApiError>> {
+) -> LocalBoxFuture<'static, Result<PathRecord, ApiError>> {
     let auth = Auth::<AnyRole>::from_request(req, payload);
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let id = req.match_info().get("id").map(str::to_owned);

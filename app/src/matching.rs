@@ -299,7 +299,7 @@ pub fn plan_for_job(
                 let mut out = Vec::new();
                 let mut problems = domain::Problems::new();
                 for id in ids {
-                    match cs.get(*id).map(|w| matcher::rank::explain(&job, w, cs.zero_employment(w.household_id), &ctx))
+                    match cs.get(*id).map(|w| matcher::rank::explain(job, w, cs.zero_employment(w.household_id), &ctx))
                     {
                         Some(Verdict::Eligible(s)) => out.push(s),
                         Some(Verdict::Filtered { reasons }) => {
@@ -317,9 +317,9 @@ pub fn plan_for_job(
                 let n = count.unwrap_or(job.open_slots as usize);
                 let already = store::matching::offered(conn, &[job_id])?;
                 let pool: Vec<Uuid> =
-                    matcher::rank::top_candidates(&cs, &job, &ctx, n * 4 + 10).iter().map(|s| s.worker_id).collect();
+                    matcher::rank::top_candidates(&cs, job, &ctx, n * 4 + 10).iter().map(|s| s.worker_id).collect();
                 let load = store::matching::loads(conn, &pool)?;
-                matcher::plan::plan(&cs, &ctx, &[Want { job: &job, offers: n }], &already, &load, caps)
+                matcher::plan::plan(&cs, &ctx, &[Want { job, offers: n }], &already, &load, caps)
             }
         }
     };
