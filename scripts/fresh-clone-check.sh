@@ -22,7 +22,9 @@
 #
 # Settings: FRESH_CLONE_PARENT (where the mktemp folder goes; default $TMPDIR
 # or /tmp; e.g. /root), FRESH_PG_PORT, FRESH_REDIS_PORT, FRESH_API_PORT
-# (default: the first free from 55442, 56389 and 18095).
+# (default: the first free from 25462, 26399 and 18095: below the kernel's
+# ephemeral range, 32768-60999, where an outgoing connection of another
+# process can hold a port that nothing listens on; a CI run failed so).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 CARGO="${CARGO:-cargo}"
@@ -33,10 +35,15 @@ STARTED=$SECONDS
 say() { printf 'fresh-clone: %s\n' "$*" >&2; }
 die() { printf 'fresh-clone: FAILED: %s\n' "$*" >&2; exit 1; }
 
+# Nobody listens on the port (a connection is refused).
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# The port can be bound now (no listener and no other socket on it).
+port_bindable() {
+  python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.close()' "$1" 2>/dev/null
+}
 free_port() {
   local p="$1"
-  while ! port_free "$p"; do p=$((p + 1)); done
+  while ! port_bindable "$p"; do p=$((p + 1)); done
   echo "$p"
 }
 # The pid listening on PORT ("-" when none), to compare before and after: of
@@ -123,10 +130,10 @@ git -C "$CLONE" -c advice.detachedHead=false checkout -q --detach "$HEAD_SHA" ||
 chmod 700 "$CLONE"
 modes_before="$(stat -c '%a %U %n' "$DIR" "$CLONE")"
 
-PG_PORT="${FRESH_PG_PORT:-$(free_port 55442)}"
-REDIS_PORT="${FRESH_REDIS_PORT:-$(free_port 56389)}"
+PG_PORT="${FRESH_PG_PORT:-$(free_port 25462)}"
+REDIS_PORT="${FRESH_REDIS_PORT:-$(free_port 26399)}"
 API_PORT="${FRESH_API_PORT:-$(free_port 18095)}"
-for p in "$PG_PORT" "$REDIS_PORT" "$API_PORT"; do port_free "$p" || die "port $p is taken (set FRESH_*_PORT)"; done
+for p in "$PG_PORT" "$REDIS_PORT" "$API_PORT"; do port_bindable "$p" || die "port $p is taken (set FRESH_*_PORT)"; done
 
 # ------------------------------------------------------------ 1. make services
 say "make services in the clone (PostgreSQL on $PG_PORT, Redis on $REDIS_PORT)"
