@@ -18,7 +18,7 @@ pub mod telemetry;
 
 // The running services and use cases live in the app layer; handlers reach them as
 // `crate::matching`, `crate::indexing`, ...
-pub use app::{health, indexing, matching, redis_handle, settings, tasks};
+pub use app::{health, indexing, matching, redis_handle, settings};
 
 pub use settings::{LogFormat, Settings};
 pub use startup::Application;
